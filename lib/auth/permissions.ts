@@ -1,0 +1,42 @@
+// Roles map to named permissions here and nowhere else. Every server action and route checks one by name.
+import type { UserRole } from "@/lib/db/schema";
+
+export const permissions = [
+  "replica.read",
+  "session.read",
+  "schedule.read",
+  "failback.start",
+  "failback.switch",
+  "failback.commit",
+  "failback.undo",
+  "failback.cancel",
+  "schedule.write",
+  "audit.read",
+  "users.write",
+  "hosts.write",
+  "settings.write",
+] as const;
+
+export type Permission = (typeof permissions)[number];
+
+const read: Permission[] = ["replica.read", "session.read", "schedule.read"];
+const operate: Permission[] = [
+  "failback.start",
+  "failback.switch",
+  "failback.commit",
+  "failback.undo",
+  "failback.cancel",
+  "schedule.write",
+  "audit.read",
+];
+const administer: Permission[] = ["users.write", "hosts.write", "settings.write"];
+
+export const rolePermissions: Record<UserRole, ReadonlySet<Permission>> = {
+  admin: new Set([...read, ...operate, ...administer]),
+  operator: new Set([...read, ...operate]),
+  viewer: new Set(read),
+};
+
+export function can(role: UserRole, permission: Permission): boolean {
+  return rolePermissions[role].has(permission);
+}

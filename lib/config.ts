@@ -1,0 +1,101 @@
+// The one place that reads the environment. Everything else imports `config`.
+import fs from "node:fs";
+import path from "node:path";
+import crypto from "node:crypto";
+import { z } from "zod";
+
+const projectRoot = process.cwd();
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v === "true");
+
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  FAILBACK_DATA_DIR: z.string().min(1).default(path.join(projectRoot, ".data")),
+  FAILBACK_SECRET_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, "must be 64 hex characters (32 bytes); generate one with: openssl rand -hex 32")
+    .optional(),
+  FAILBACK_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  FAILBACK_ADMIN_EMAIL: z.email().default("admin@failback.local"),
+  FAILBACK_EMBEDDED_PG_PORT: port.default(54329),
+  FAILBACK_SIGNIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  FAILBACK_SIGNIN_MAX_PER_CLIENT: z.coerce.number().int().min(1).default(20),
+  FAILBACK_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  FAILBACK_TRUST_PROXY: flag.default(false),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {
+  constructor(public readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  // An empty variable means "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.FAILBACK_DATA_DIR);
+  return {
+    databaseUrl: e.DATABASE_URL,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    embeddedPostgresPort: e.FAILBACK_EMBEDDED_PG_PORT,
+    adminPassword: e.FAILBACK_ADMIN_PASSWORD,
+    adminEmail: e.FAILBACK_ADMIN_EMAIL,
+    signIn: {
+      maxPerAccount: e.FAILBACK_SIGNIN_MAX_PER_ACCOUNT,
+      maxPerClient: e.FAILBACK_SIGNIN_MAX_PER_CLIENT,
+      windowSeconds: e.FAILBACK_SIGNIN_WINDOW_SECONDS,
+    },
+    trustProxy: e.FAILBACK_TRUST_PROXY,
+    secretKeyHex: e.FAILBACK_SECRET_KEY,
+  };
+}
+
+let cached: Config | undefined;
+
+/** The validated configuration of this process (read once). */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/**
+ * The master secret: FAILBACK_SECRET_KEY, else a key generated once into the data folder.
+ * Purpose keys (session signing, secret encryption) are derived from it so one leak does not give both.
+ */
+export function masterKey(cfg: Config = config()): Buffer {
+  if (cfg.secretKeyHex) return Buffer.from(cfg.secretKeyHex, "hex");
+  const file = path.join(cfg.dataDir, "secret.key");
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o755 });
+    const key = crypto.randomBytes(32).toString("hex");
+    try {
+      // "wx": never overwrite a key another process wrote first; stored secrets depend on it.
+      fs.writeFileSync(file, key + "\n", { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+  const hex = fs.readFileSync(file, "utf8").trim();
+  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new ConfigError([`${file}: not a 64-hex-character key`]);
+  return Buffer.from(hex, "hex");
+}
+
+export function derivedKey(purpose: "auth" | "secrets", cfg: Config = config()): Buffer {
+  return Buffer.from(crypto.hkdfSync("sha256", masterKey(cfg), Buffer.alloc(0), `failback:${purpose}`, 32));
+}

@@ -1,0 +1,30 @@
+// Shared by the users page's forms and its server actions.
+import { z } from "zod";
+import { passwordMinLength } from "@/lib/auth/password";
+import { userRoles } from "@/lib/db/schema";
+
+export const roleSchema = z.enum(userRoles, { error: "Choose admin, operator or viewer." });
+
+export const createUserInput = z.object({
+  email: z.string().trim().toLowerCase().max(320).pipe(z.email({ error: "Enter a valid email address." })),
+  name: z.string().trim().min(1, "Enter a name.").max(120, "At most 120 characters."),
+  role: roleSchema,
+  password: z
+    .string()
+    .min(passwordMinLength, `At least ${passwordMinLength} characters.`)
+    .max(256, "At most 256 characters."),
+});
+
+export const userIdInput = z.uuid({ error: "Unknown user." });
+
+export const changeRoleInput = z.object({ userId: userIdInput, role: roleSchema });
+
+export const setUserDisabledInput = z.object({
+  userId: userIdInput,
+  disabled: z.enum(["true", "false"], { error: "Say whether to disable or enable." }).transform((v) => v === "true"),
+});
+
+export const signInInput = z.object({
+  email: z.string().trim().max(320).min(1, "Enter your email."),
+  password: z.string().min(1, "Enter your password.").max(256),
+});

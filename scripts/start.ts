@@ -1,0 +1,73 @@
+// `npm start`: the product on one command. Embedded PostgreSQL unless DATABASE_URL is set, migrations,
+// the first admin, then the web app on HOST:PORT.
+import path from "node:path";
+import { ConfigError, loadConfig, masterKey } from "@/lib/config";
+import { connect } from "@/lib/db/client";
+import { startEmbeddedPostgres, type EmbeddedServer } from "@/lib/db/embedded";
+import { applyMigrations } from "@/lib/db/migrate";
+import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
+import { ensureBuild } from "@/lib/server/ensure-build";
+import { startWebServer, type WebServer } from "@/lib/server/http-server";
+import { acquireRunLock } from "@/lib/server/run-lock";
+
+const log = (line: string) => console.log(`[failback] ${line}`);
+
+async function main() {
+  const cfg = loadConfig();
+  const dev = process.env.FAILBACK_DEV === "1";
+  const projectDir = process.cwd();
+  const releaseLock = acquireRunLock(cfg.dataDir, "scripts/start.ts");
+  masterKey(cfg); // generated into the data folder on first start when FAILBACK_SECRET_KEY is unset
+
+  let embedded: EmbeddedServer | undefined;
+  let web: WebServer | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping…`);
+    await web?.close().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    releaseLock();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  let databaseUrl = cfg.databaseUrl;
+  if (!databaseUrl) {
+    const dir = path.join(cfg.dataDir, "postgres");
+    log(`No DATABASE_URL: starting the embedded PostgreSQL (data in ${dir}, port ${cfg.embeddedPostgresPort})`);
+    embedded = await startEmbeddedPostgres({ dir, port: cfg.embeddedPostgresPort, log });
+    databaseUrl = embedded.url;
+    // The web app reads DATABASE_URL through lib/config in this same process.
+    process.env.DATABASE_URL = databaseUrl;
+  }
+  await applyMigrations(databaseUrl);
+  log("Database schema is up to date.");
+
+  const database = connect(databaseUrl, { max: 2 });
+  try {
+    const admin = await bootstrapAdmin(database.db, { email: cfg.adminEmail, password: cfg.adminPassword });
+    if (admin?.generatedPassword) {
+      console.log(
+        `\n  First start: created the admin account.\n    email:    ${admin.email}\n    password: ${admin.generatedPassword}\n` +
+          `  This password is shown only once. Sign in and keep it safe (or set FAILBACK_ADMIN_PASSWORD before the first start).\n`,
+      );
+    } else if (admin) {
+      log(`Created the admin account ${admin.email} with the password from FAILBACK_ADMIN_PASSWORD.`);
+    }
+  } finally {
+    await database.close();
+  }
+
+  if (!dev) ensureBuild(projectDir, log);
+  web = await startWebServer({ dir: projectDir, host: cfg.host, port: cfg.port, dev, trustProxy: cfg.trustProxy });
+  log(`Ready: ${web.url}`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`[failback] ${err.message}\nSee .env.example for every setting.`);
+  else console.error(`[failback] Could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
