@@ -19,15 +19,15 @@ async function main() {
   const releaseLock = acquireRunLock(cfg.dataDir, "scripts/start.ts");
   masterKey(cfg); // generated into the data folder on first start when FAILBACK_SECRET_KEY is unset
 
-  let embedded: EmbeddedServer | undefined;
-  let web: WebServer | undefined;
+  // What is running, for a clean stop on SIGINT/SIGTERM.
+  const running: { embedded?: EmbeddedServer; web?: WebServer } = {};
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping…`);
-    await web?.close().catch(() => {});
-    await embedded?.stop().catch(() => {});
+    await running.web?.close().catch(() => {});
+    await running.embedded?.stop().catch(() => {});
     releaseLock();
     process.exit(0);
   };
@@ -38,8 +38,8 @@ async function main() {
   if (!databaseUrl) {
     const dir = path.join(cfg.dataDir, "postgres");
     log(`No DATABASE_URL: starting the embedded PostgreSQL (data in ${dir}, port ${cfg.embeddedPostgresPort})`);
-    embedded = await startEmbeddedPostgres({ dir, port: cfg.embeddedPostgresPort, log });
-    databaseUrl = embedded.url;
+    running.embedded = await startEmbeddedPostgres({ dir, port: cfg.embeddedPostgresPort, log });
+    databaseUrl = running.embedded.url;
     // The web app reads DATABASE_URL through lib/config in this same process.
     process.env.DATABASE_URL = databaseUrl;
   }
@@ -62,8 +62,8 @@ async function main() {
   }
 
   if (!dev) ensureBuild(projectDir, log);
-  web = await startWebServer({ dir: projectDir, host: cfg.host, port: cfg.port, dev, trustProxy: cfg.trustProxy });
-  log(`Ready: ${web.url}`);
+  running.web = await startWebServer({ dir: projectDir, host: cfg.host, port: cfg.port, dev, trustProxy: cfg.trustProxy });
+  log(`Ready: ${running.web.url}`);
 }
 
 main().catch((err: unknown) => {

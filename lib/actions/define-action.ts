@@ -1,7 +1,7 @@
 // The one wrapper every server action is built on:
 // authenticate → authorize a named permission (a denial is audited and changes nothing, even for malformed
 // input) → validate (typed field errors) → act + audit in one transaction.
-import { z } from "zod";
+import type { z } from "zod";
 import { currentActor, type Actor } from "@/lib/auth/actor";
 import { can, type Permission } from "@/lib/auth/permissions";
 import { currentRequestInfo } from "@/lib/auth/request-info";

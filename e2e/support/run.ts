@@ -1,0 +1,17 @@
+import os from "node:os";
+import path from "node:path";
+
+/** Facts about this e2e run, shared by e2e/serve.ts and the tests (set in playwright.config.ts). */
+export const e2eRun = {
+  id: process.env.FAILBACK_E2E_RUN ?? "local",
+  port: Number(process.env.FAILBACK_E2E_PORT ?? 3100),
+  pgPort: Number(process.env.FAILBACK_E2E_PG_PORT ?? 55_000),
+  adminEmail: "admin@failback.local",
+  adminPassword: process.env.FAILBACK_E2E_ADMIN_PASSWORD ?? "e2e-admin-password-1",
+  get dataDir() {
+    return path.join(os.tmpdir(), `failback-e2e-${this.id}`);
+  },
+  get databaseFile() {
+    return path.join(this.dataDir, "e2e-database-url");
+  },
+};

@@ -1,0 +1,65 @@
+// `npm test`: every check the project has, in order — lint, typecheck, unit and integration tests (vitest,
+// real PostgreSQL and QEMU), then end-to-end tests (Playwright in Debian Chromium against the product's server).
+// Every stage runs even when an earlier one fails; the closing line sums up the tests.
+import fs from "node:fs";
+import { spawnSync } from "node:child_process";
+import { ensureBuild } from "@/lib/server/ensure-build";
+
+interface Stage {
+  name: string;
+  ok: boolean;
+  seconds: number;
+}
+
+const stages: Stage[] = [];
+const bin = (name: string) => `node_modules/.bin/${name}`;
+
+function run(name: string, command: string, args: string[]): boolean {
+  console.log(`\n━━ ${name}: ${command} ${args.join(" ")}`);
+  const started = Date.now();
+  const result = spawnSync(command, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  const ok = result.status === 0;
+  stages.push({ name, ok, seconds: (Date.now() - started) / 1000 });
+  return ok;
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+fs.rmSync("test-results", { recursive: true, force: true });
+fs.mkdirSync("test-results/screens", { recursive: true });
+
+run("lint", bin("eslint"), ["--max-warnings=0", "."]);
+run("typecheck", bin("tsc"), ["--noEmit"]);
+// The start-command tests and Playwright serve the production build: make it current once, here.
+const built = (() => {
+  const started = Date.now();
+  try {
+    ensureBuild(process.cwd(), (line) => console.log(line));
+    stages.push({ name: "build", ok: true, seconds: (Date.now() - started) / 1000 });
+    return true;
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    stages.push({ name: "build", ok: false, seconds: (Date.now() - started) / 1000 });
+    return false;
+  }
+})();
+run("unit and integration tests", bin("vitest"), ["run", "--reporter=default", "--reporter=json", "--outputFile.json=test-results/vitest.json"]);
+if (built) run("end-to-end tests", bin("playwright"), ["test"]);
+
+const vitest = readJson("test-results/vitest.json");
+const playwright = readJson("test-results/playwright.json")?.stats as Record<string, number> | undefined;
+const passed = Number(vitest?.numPassedTests ?? 0) + Number(playwright?.expected ?? 0);
+const failed = Number(vitest?.numFailedTests ?? 0) + Number(playwright?.unexpected ?? 0) + Number(playwright?.flaky ?? 0);
+const skipped = Number(vitest?.numPendingTests ?? 0) + Number(vitest?.numTodoTests ?? 0) + Number(playwright?.skipped ?? 0);
+
+console.log("\n━━ summary");
+for (const stage of stages) console.log(`  ${stage.ok ? "ok  " : "FAIL"}  ${stage.name} (${stage.seconds.toFixed(1)} s)`);
+const allOk = stages.every((s) => s.ok) && stages.some((s) => s.name === "end-to-end tests");
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(allOk && failed === 0 ? 0 : 1);
