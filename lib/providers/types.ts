@@ -123,6 +123,8 @@ export interface Provider {
   openSnapshotForWrite(vmId: string, disk: string, snapshot: string): Promise<DiskHandle>;
 
   changedBlocks(vmId: string, disk: string, since: ChangeMarker): Promise<ChangedBlocks>;
+  /** Starts change tracking afresh on every disk (a new, empty dirty bitmap `name`; any old one is dropped). */
+  restartChangeTracking(vmId: string, name: string): Promise<void>;
   freeSpaceBytes(vmId: string): Promise<number>;
 }
 
