@@ -14,6 +14,8 @@ const env: NodeJS.ProcessEnv = {
   FAILBACK_DATA_DIR: dataDir,
   FAILBACK_ADMIN_PASSWORD: e2eRun.adminPassword,
   FAILBACK_EMBEDDED_PG_PORT: String(e2eRun.pgPort),
+  // The foundation suites start from an empty estate.
+  FAILBACK_LAB: "0",
   // Tight sign-in limits so the throttling test stays short.
   FAILBACK_SIGNIN_MAX_PER_ACCOUNT: "5",
 };

@@ -28,6 +28,8 @@ const schema = z.object({
   FAILBACK_SIGNIN_MAX_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   FAILBACK_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   FAILBACK_TRUST_PROXY: flag.default(false),
+  FAILBACK_LAB: flag.default(true),
+  FAILBACK_LAB_SIZE: z.enum(["demo", "small"]).default("demo"),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -62,6 +64,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       windowSeconds: e.FAILBACK_SIGNIN_WINDOW_SECONDS,
     },
     trustProxy: e.FAILBACK_TRUST_PROXY,
+    lab: { createOnStart: e.FAILBACK_LAB, size: e.FAILBACK_LAB_SIZE, dir: path.join(dataDir, "lab") },
+    guestCacheDir: path.join(dataDir, "guest-cache"),
     secretKeyHex: e.FAILBACK_SECRET_KEY,
   };
 }

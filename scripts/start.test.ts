@@ -17,7 +17,7 @@ interface Running {
 }
 
 function startProduct(env: Record<string, string>): Running {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, FAILBACK_DATA_DIR: dataDir };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, FAILBACK_DATA_DIR: dataDir, FAILBACK_LAB: "0" };
   delete childEnv.DATABASE_URL; // the embedded default is what this test is about
   delete childEnv.FAILBACK_ADMIN_PASSWORD;
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
@@ -111,7 +111,7 @@ describe("npm start on the embedded database", () => {
 
     const third = startProduct(env);
     await waitFor(() => third.output().includes("Ready:"), "restart after SIGKILL", 180_000, third);
-    expect(third.output()).toContain(`Reusing the PostgreSQL server (pid ${pgPid}) left running by an earlier run`);
+    expect(third.output()).toContain(`Reusing the PostgreSQL server (pid ${pgPid}) already running`);
     expect(third.output()).not.toContain("First start");
     expect(await signIn(base, "admin@failback.local", password)).not.toBeNull();
 

@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, masterKey } from "@/lib/config";
 import { connect } from "@/lib/db/client";
 import { startEmbeddedPostgres, type EmbeddedServer } from "@/lib/db/embedded";
 import { applyMigrations } from "@/lib/db/migrate";
+import { createLab } from "@/lib/lab/create-lab";
+import { labRemovedByUser, readLabState } from "@/lib/lab/lab-state";
 import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
 import { ensureBuild } from "@/lib/server/ensure-build";
 import { startWebServer, type WebServer } from "@/lib/server/http-server";
@@ -64,6 +66,16 @@ async function main() {
   if (!dev) ensureBuild(projectDir, log);
   running.web = await startWebServer({ dir: projectDir, host: cfg.host, port: cfg.port, dev, trustProxy: cfg.trustProxy });
   log(`Ready: ${running.web.url}`);
+
+  // A newcomer should see replicas with real differences: build the lab once, in the background, while the
+  // app already serves (the replicas page fills in as VMs are recorded). FAILBACK_LAB=0 turns this off.
+  if (cfg.lab.createOnStart && readLabState(cfg.lab.dir)?.state !== "ready" && !labRemovedByUser(cfg.lab.dir)) {
+    log(`Creating the lab (${cfg.lab.size}) in ${cfg.lab.dir}; set FAILBACK_LAB=0 to skip. \`npm run lab -- reset\` removes it.`);
+    const labDatabase = connect(databaseUrl, { max: 2 });
+    createLab({ db: labDatabase.db, labDir: cfg.lab.dir, guestCacheDir: cfg.guestCacheDir, size: cfg.lab.size, log: (line) => log(`lab: ${line}`) })
+      .catch((err: unknown) => log(`lab: could not be created: ${err instanceof Error ? err.message : String(err)} (retry: npm run lab -- create)`))
+      .finally(() => void labDatabase.close());
+  }
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,8 @@ export interface EmbeddedServer {
   url: string;
   /** The postmaster's pid. */
   pid: number | null;
+  /** Found running (left by a killed run, or serving a product started from the same data folder). */
+  adopted: boolean;
   /** Fast shutdown, waiting until the server is gone. */
   stop(): Promise<void>;
 }
@@ -171,8 +173,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       () => false,
     );
     if (answers) {
-      log(`Reusing the PostgreSQL server (pid ${leftover}) left running by an earlier run.`);
-      return { url, pid: leftover, stop: () => stopPostmaster(leftover) };
+      log(`Reusing the PostgreSQL server (pid ${leftover}) already running on this data folder (left by an earlier run or started by another failback command).`);
+      return { url, pid: leftover, adopted: true, stop: () => stopPostmaster(leftover) };
     }
     log(`Stopping the PostgreSQL server (pid ${leftover}) left running by an earlier run: it does not answer on port ${options.port}.`);
     await stopPostmaster(leftover);
@@ -192,7 +194,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   await ensureDatabase(adminUrl, database);
   const pid = livePostmasterPid(clusterDir);
-  return { url, pid, stop: () => (pid ? stopPostmaster(pid) : Promise.resolve()) };
+  return { url, pid, adopted: false, stop: () => (pid ? stopPostmaster(pid) : Promise.resolve()) };
 }
 
 /** Creates the database when it does not exist yet (CREATE DATABASE has no IF NOT EXISTS). */

@@ -36,6 +36,8 @@ export const vmConfigSchema = z.object({
     .max(4),
   /** Set on VMs the product must never power on again (replaced by a failback to another VM). */
   retired: z.boolean().default(false),
+  /** Kind of each snapshot layer made by ensureSnapshot (layer name → kind); other layers are kind "other". */
+  snapshotKinds: z.record(z.string(), z.enum(["working", "protective"])).optional(),
 });
 
 export type VmConfig = z.infer<typeof vmConfigSchema>;

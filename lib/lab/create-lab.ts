@@ -1,0 +1,156 @@
+// `npm run lab -- create`: a production site and a DR site of real QEMU VMs with real content, each VM
+// replicated twice (full, then incremental from the source's dirty bitmap) and failed over, with writes made
+// through the running replicas and some changes on the production side — so failback has real work to do.
+import type { Db } from "@/lib/db/client";
+import { appendAudit } from "@/lib/db/queries/audit";
+import { markFailedOver, recordRestorePoint, upsertDisk, upsertHost, upsertReplica, upsertSite, upsertVm } from "@/lib/db/queries/estate";
+import { ensureGuestImage } from "@/lib/guest/build-guest";
+import { QemuProvider } from "@/lib/providers/qemu/provider";
+import type { VmInfo } from "@/lib/providers/types";
+import { failover } from "@/lib/replication/failover";
+import { replicate } from "@/lib/replication/replicate";
+import { changeRandomBlocks, fillDisk, seededRandom } from "./content";
+import { diskBytes, diskLabel, labSites, labVms, replicaVmId, type LabSize } from "./estate";
+import { readLabState, writeLabState } from "./lab-state";
+import { resetLab } from "./reset-lab";
+
+export interface CreateLabOptions {
+  db: Db;
+  labDir: string;
+  guestCacheDir: string;
+  size: LabSize;
+  log?: (line: string) => void;
+}
+
+export class LabExistsError extends Error {
+  constructor(labDir: string) {
+    super(`A lab exists already in ${labDir}. Run \`npm run lab -- reset\` first to build a new one.`);
+    this.name = "LabExistsError";
+  }
+}
+
+const cbtName = "cbt";
+const block = 64 * 1024;
+
+export async function createLab(options: CreateLabOptions): Promise<void> {
+  const { db, labDir, size } = options;
+  const log = options.log ?? (() => {});
+  const existing = readLabState(labDir);
+  if (existing?.state === "ready") throw new LabExistsError(labDir);
+  if (existing) {
+    log("An earlier lab creation was interrupted; clearing it first.");
+    await resetLab(db, labDir, log);
+  }
+  writeLabState(labDir, { state: "creating", size, createdAt: new Date().toISOString() });
+
+  const production = new QemuProvider({ siteDir: `${labDir}/${labSites.production.folder}`, guestCacheDir: options.guestCacheDir });
+  const dr = new QemuProvider({ siteDir: `${labDir}/${labSites.dr.folder}`, guestCacheDir: options.guestCacheDir });
+  const [prodSite, drSite] = [
+    await upsertSite(db, labSites.production.name, "The lab's production site: QEMU VMs in a folder."),
+    await upsertSite(db, labSites.dr.name, "The lab's disaster-recovery site, where the replicas run."),
+  ];
+  const prodHost = await upsertHost(db, { siteId: prodSite.id, name: labSites.production.host, providerKind: "qemu", connection: { siteDir: production.site.dir } });
+  const drHost = await upsertHost(db, { siteId: drSite.id, name: labSites.dr.host, providerKind: "qemu", connection: { siteDir: dr.site.dir } });
+
+  if (labVms.some((vm) => vm.tinyGuest)) {
+    log("Preparing the tiny Linux guest (first time only: downloads Debian's kernel and busybox)…");
+    await ensureGuestImage(options.guestCacheDir, { log });
+  }
+
+  const recordVm = async (hostId: string, vm: VmInfo) => {
+    const row = await upsertVm(db, {
+      hostId,
+      externalId: vm.id,
+      name: vm.name,
+      cpus: vm.cpus,
+      memoryMib: vm.memoryMib,
+      guestAgent: vm.guestAgent,
+      config: vm.config,
+    });
+    for (const disk of vm.disks) await upsertDisk(db, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
+    return row;
+  };
+
+  for (const [index, spec] of labVms.entries()) {
+    const seed = 1000 + index * 97;
+    log(`${spec.name}: creating the production VM with ${spec.diskUnits.length} disk${spec.diskUnits.length === 1 ? "" : "s"}`);
+    const source = await production.createVm(spec.id, {
+      name: spec.name,
+      cpus: 1,
+      memoryMib: spec.tinyGuest ? 256 : 64,
+      guestAgent: spec.guestAgent,
+      guest: spec.tinyGuest ? "tiny" : "none",
+      disks: spec.diskUnits.map((units, d) => ({ label: diskLabel(d), sizeBytes: diskBytes(size, units) })),
+    });
+    for (const [d, disk] of source.disks.entries()) {
+      const handle = await production.openTopForWrite(spec.id, disk.label);
+      try {
+        await fillDisk(handle, seed + d, size === "demo" ? 0.02 : 0.25);
+      } finally {
+        await handle.close();
+      }
+    }
+    const sourceRow = await recordVm(prodHost.id, source);
+
+    const replica = await dr.createVm(replicaVmId(spec.id), {
+      name: `${spec.name} (replica)`,
+      cpus: source.cpus,
+      memoryMib: source.memoryMib,
+      guestAgent: source.guestAgent,
+      guest: spec.tinyGuest ? "tiny" : "none",
+      disks: source.disks.map((disk) => ({ label: disk.label, sizeBytes: disk.sizeBytes })),
+    });
+    const replicaRow = await recordVm(drHost.id, replica);
+    const replicaRecord = await upsertReplica(db, { sourceVmId: sourceRow.id, replicaVmId: replicaRow.id });
+
+    log(`${spec.name}: replicating (full copy)`);
+    const first = await replicate({ source: production, sourceVmId: spec.id, target: dr, replicaVmId: replica.id, seq: 1, cbtName, log });
+    await recordRestorePoint(db, { replicaId: replicaRecord.id, seq: 1, kind: "full", locator: { layer: first.layer }, sizeBytes: first.bytesCopied });
+
+    // The source keeps working between replications.
+    for (const [d, disk] of source.disks.entries()) {
+      const handle = await production.openTopForWrite(spec.id, disk.label);
+      try {
+        await changeRandomBlocks(handle, seed * 7 + d, 12);
+      } finally {
+        await handle.close();
+      }
+    }
+    log(`${spec.name}: replicating (incremental, from the source's change tracking)`);
+    const second = await replicate({ source: production, sourceVmId: spec.id, target: dr, replicaVmId: replica.id, seq: 2, cbtName, log });
+    const rp2 = await recordRestorePoint(db, {
+      replicaId: replicaRecord.id,
+      seq: 2,
+      kind: second.mode === "incremental" ? "incremental" : "full",
+      locator: { layer: second.layer },
+      sizeBytes: second.bytesCopied,
+    });
+
+    log(`${spec.name}: failing over to the replica`);
+    await failover(dr, replica.id);
+    await markFailedOver(db, replicaRecord.id, rp2.id);
+
+    // Users keep working on the replica: real writes through the running VM's block layer.
+    const random = seededRandom(seed * 13);
+    for (const disk of replica.disks) {
+      const blocks = Math.floor(disk.sizeBytes / block);
+      for (let i = 0; i < 10; i++) {
+        const offset = Math.floor(random() * blocks) * block;
+        await dr.writePatternThroughRunningVm(replica.id, disk.label, offset, block, 0x20 + ((i * 37 + index) % 200));
+      }
+      await dr.writePatternThroughRunningVm(replica.id, disk.label, Math.floor(blocks / 3) * block, 16 * block, 0xc3);
+    }
+    // And the production side changed a little after the last replication (say, before the disaster struck).
+    for (const [d, disk] of source.disks.entries()) {
+      const handle = await production.openTopForWrite(spec.id, disk.label);
+      try {
+        await changeRandomBlocks(handle, seed * 11 + d, 3);
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+  writeLabState(labDir, { state: "ready", size, createdAt: new Date().toISOString() });
+  await appendAudit(db, { actorLabel: "system", action: "lab.create", outcome: "ok", details: { size, vms: labVms.length } });
+  log(`The lab is ready: ${labVms.length} replicas in failover.`);
+}
