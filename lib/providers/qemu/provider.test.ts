@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { stopProcessesMentioning } from "@/lib/lab/processes";
 import { ProviderError } from "../errors";
 import { QemuProvider, vmIdFromName } from "./provider";
+import { qemuPid } from "./vm-process";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "failback-provider-"));
 const provider = new QemuProvider({ siteDir: root, guestCacheDir: path.join(os.tmpdir(), "failback-guest-cache") });
@@ -118,6 +119,38 @@ describe("qemu provider", () => {
     const merged = await provider.openDiskForRead("beta", "vda");
     expect((await merged.read(0, block)).equals(Buffer.alloc(block, 0x22))).toBe(true);
     await merged.close();
+  });
+
+  it("tracks writes made by the running VM itself in its dirty bitmap, and falls back after a crash", async () => {
+    await newVm("gamma");
+    await provider.restartChangeTracking("gamma", "cbt");
+    await provider.powerOn("gamma");
+    // While QEMU owns the bitmap it cannot be read consistently from outside: the provider says so.
+    expect(await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" })).toMatchObject({ available: false });
+    await provider.writePatternThroughRunningVm("gamma", "vda", 2 * block, 2 * block, 0x5a);
+    await provider.writePatternThroughRunningVm("gamma", "vdb", 0, block, 0x5b);
+    await provider.powerOff("gamma"); // a clean quit stores the bitmap
+    expect(await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" })).toEqual({
+      available: true,
+      granularity: block,
+      regions: [{ offset: 2 * block, length: 2 * block }],
+    });
+    expect(await provider.changedBlocks("gamma", "vdb", { kind: "bitmap", name: "cbt" })).toMatchObject({
+      available: true,
+      regions: [{ offset: 0, length: block }],
+    });
+
+    // A QEMU killed outright leaves the bitmap "in use": CBT is reported lost, never trusted.
+    await provider.powerOn("gamma");
+    await provider.writePatternThroughRunningVm("gamma", "vda", 6 * block, block, 0x5c);
+    process.kill(qemuPid(provider.site, "gamma") ?? 0, "SIGKILL");
+    await expect.poll(() => provider.powerState("gamma"), { timeout: 10_000 }).toBe("off");
+    const lost = await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" });
+    expect(lost.available).toBe(false);
+    expect(lost.available ? "" : lost.reason).toMatch(/in.use|inconsistent/);
+    // Restarting tracking recovers from it.
+    await provider.restartChangeTracking("gamma", "cbt");
+    expect(await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" })).toMatchObject({ available: true, regions: [] });
   });
 
   it("creates a VM like another, once, with empty disks of the same sizes", async () => {
