@@ -1,0 +1,90 @@
+// The item state machine of failback-behaviour.md as a pure function: no I/O, so every legal and illegal move
+// is tested directly. The runner persists each transition in the same transaction as the step that caused it.
+import type { ItemState } from "@/lib/db/schema";
+
+/** What operators ask for. */
+export type Command = "switch" | "commit" | "undo" | "cancel" | "retry";
+
+/** What the runner reports when a plan finishes or fails. */
+export type EngineEvent =
+  | "phase1_started"
+  | "phase1_done"
+  | "switch_started"
+  | "switch_done"
+  | "commit_done"
+  | "undo_done"
+  | "cancel_done"
+  | "step_gave_up";
+
+export type PlanName = "phase1" | "phase2" | "commit" | "undo_after_switch" | "undo_before_switch" | "cancel_phase1" | "retry";
+
+export class InvalidTransitionError extends Error {
+  readonly code = "INVALID_STATE";
+  constructor(
+    public readonly from: ItemState,
+    public readonly attempted: Command | EngineEvent,
+  ) {
+    super(`Not possible while the item is ${from.replace(/_/g, " ")}: ${attempted.replace(/_/g, " ")}.`);
+    this.name = "InvalidTransitionError";
+  }
+}
+
+export const terminalStates: readonly ItemState[] = ["committed", "undone", "cancelled"];
+
+const eventTargets: Record<EngineEvent, Partial<Record<ItemState, ItemState>>> = {
+  phase1_started: { pending: "phase1" },
+  phase1_done: { phase1: "ready_to_switch" },
+  switch_started: { ready_to_switch: "switching" },
+  switch_done: { switching: "switched" },
+  commit_done: { switched: "committed" },
+  undo_done: { ready_to_switch: "undone", switched: "undone", needs_attention: "undone" },
+  cancel_done: { pending: "cancelled", phase1: "cancelled", needs_attention: "cancelled" },
+  step_gave_up: { phase1: "needs_attention", switching: "needs_attention", switched: "needs_attention", ready_to_switch: "needs_attention" },
+};
+
+export function itemStateAfter(state: ItemState, event: EngineEvent): ItemState {
+  const next = eventTargets[event][state];
+  if (!next) throw new InvalidTransitionError(state, event);
+  return next;
+}
+
+/**
+ * Which plan an operator command starts from a state, or a typed refusal. `stoppedIn` is where a
+ * needs_attention item stopped (phase1 or switching), which decides what undo and cancel mean there.
+ */
+export function planForCommand(state: ItemState, command: Command, stoppedIn?: "phase1" | "switching"): PlanName {
+  switch (command) {
+    case "switch":
+      if (state === "ready_to_switch") return "phase2";
+      break;
+    case "commit":
+      if (state === "switched") return "commit";
+      break;
+    case "undo":
+      if (state === "switched") return "undo_after_switch";
+      if (state === "ready_to_switch") return "undo_before_switch";
+      // Undo is possible from any point before commit, including an item stopped mid-switch.
+      if (state === "needs_attention") return stoppedIn === "phase1" ? "cancel_phase1" : "undo_after_switch";
+      break;
+    case "cancel":
+      if (state === "pending" || state === "phase1") return "cancel_phase1";
+      if (state === "needs_attention" && stoppedIn === "phase1") return "cancel_phase1";
+      break;
+    case "retry":
+      if (state === "needs_attention") return "retry";
+      break;
+  }
+  throw new InvalidTransitionError(state, command);
+}
+
+/** The session's state summarises its items: the least advanced live item leads; attention wins. */
+export function sessionStateOf(items: readonly ItemState[]): ItemState {
+  if (items.length === 0) return "pending";
+  if (items.includes("needs_attention")) return "needs_attention";
+  const order: ItemState[] = ["pending", "phase1", "ready_to_switch", "switching", "switched", "committed", "undone", "cancelled"];
+  const live = items.filter((s) => !terminalStates.includes(s));
+  if (live.length) return live.reduce((a, b) => (order.indexOf(a) <= order.indexOf(b) ? a : b));
+  if (items.every((s) => s === "committed")) return "committed";
+  if (items.every((s) => s === "cancelled")) return "cancelled";
+  return items.includes("undone") ? "undone" : "committed";
+}
