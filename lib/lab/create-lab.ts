@@ -108,14 +108,7 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     await recordRestorePoint(db, { replicaId: replicaRecord.id, seq: 1, kind: "full", locator: { layer: first.layer }, sizeBytes: first.bytesCopied });
 
     // The source keeps working between replications.
-    for (const [d, disk] of source.disks.entries()) {
-      const handle = await production.openTopForWrite(spec.id, disk.label);
-      try {
-        await changeRandomBlocks(handle, seed * 7 + d, 12);
-      } finally {
-        await handle.close();
-      }
-    }
+    await changeEveryDisk(production, source, seed * 7, 12);
     log(`${spec.name}: replicating (incremental, from the source's change tracking)`);
     const second = await replicate({ source: production, sourceVmId: spec.id, target: dr, replicaVmId: replica.id, seq: 2, cbtName, log });
     const rp2 = await recordRestorePoint(db, {
@@ -141,16 +134,21 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
       await dr.writePatternThroughRunningVm(replica.id, disk.label, Math.floor(blocks / 3) * block, 16 * block, 0xc3);
     }
     // And the production side changed a little after the last replication (say, before the disaster struck).
-    for (const [d, disk] of source.disks.entries()) {
-      const handle = await production.openTopForWrite(spec.id, disk.label);
-      try {
-        await changeRandomBlocks(handle, seed * 11 + d, 3);
-      } finally {
-        await handle.close();
-      }
-    }
+    await changeEveryDisk(production, source, seed * 11, 3);
   }
   writeLabState(labDir, { state: "ready", size, createdAt: new Date().toISOString() });
   await appendAudit(db, { actorLabel: "system", action: "lab.create", outcome: "ok", details: { size, vms: labVms.length } });
   log(`The lab is ready: ${labVms.length} replicas in failover.`);
+}
+
+/** Overwrites `blocksPerDisk` random blocks on each disk of a powered-off VM (marking its dirty bitmap). */
+async function changeEveryDisk(provider: QemuProvider, vm: VmInfo, seed: number, blocksPerDisk: number): Promise<void> {
+  for (const [d, disk] of vm.disks.entries()) {
+    const handle = await provider.openTopForWrite(vm.id, disk.label);
+    try {
+      await changeRandomBlocks(handle, seed + d, blocksPerDisk);
+    } finally {
+      await handle.close();
+    }
+  }
 }
