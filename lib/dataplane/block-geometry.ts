@@ -1,7 +1,7 @@
 // Block and range arithmetic. Both sides are cut at the same fixed offsets (no rolling search), so a block's
 // digest on one side is comparable with the other side's digest at the same offset.
 import type { DiskHandle, Region } from "@/lib/providers/types";
-import { normalizeRegions } from "@/lib/replication/regions";
+import { normalizeRegions } from "@/lib/dataplane/regions";
 
 export const DEFAULT_BLOCK_SIZE = 65536;
 export const DEFAULT_RANGE_BYTES = 64 * 1024 * 1024;

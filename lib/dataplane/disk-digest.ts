@@ -2,8 +2,7 @@
 // proves zero get the zero block's digest without a read: equal content, equal digest, whatever the layout.
 import { createHash } from "node:crypto";
 import type { DiskHandle } from "@/lib/providers/types";
-import { subtractRegions } from "@/lib/replication/copy-regions";
-import { chunkRegions } from "@/lib/replication/regions";
+import { chunkRegions, subtractRegions } from "./regions";
 import { DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, alignToBlocks, checkBlockSize, checkConcurrency, readChunkBytes } from "./block-geometry";
 import { forEachConcurrently } from "./concurrency";
 import type { DiskDigest, DiskDigestOptions } from "./types";

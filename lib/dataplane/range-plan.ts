@@ -1,8 +1,7 @@
 // Decides, from both sides' allocation maps alone, what each block of a checkpoint range needs — before any
 // data is read. Zero and unallocated ranges are provably zero, so they need no read on the side that has them.
 import type { Region } from "@/lib/providers/types";
-import { subtractRegions } from "@/lib/replication/copy-regions";
-import { chunkRegions, intersectRegions, totalBytes } from "@/lib/replication/regions";
+import { chunkRegions, intersectRegions, subtractRegions, totalBytes } from "./regions";
 import { RegionWindows } from "./region-windows";
 
 export interface ChunkPlan extends Region {

@@ -1,7 +1,7 @@
 // Read-back: a range counts as done only once what was written into the target reads back the same. This
 // catches a target that loses or corrupts writes before a checkpoint could claim the range.
 import type { DiskHandle, Region } from "@/lib/providers/types";
-import { chunkRegions, intersectRegions, normalizeRegions } from "@/lib/replication/regions";
+import { chunkRegions, intersectRegions, normalizeRegions } from "@/lib/dataplane/regions";
 import { type WrittenRun, blockDigests } from "./block-diff";
 import { alignToBlocks } from "./block-geometry";
 import { forEachConcurrently } from "./concurrency";

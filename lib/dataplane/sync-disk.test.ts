@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256File } from "@/lib/providers/qemu/testing/images";
 import type { DiskHandle, Region } from "@/lib/providers/types";
-import { normalizeRegions } from "@/lib/replication/regions";
+import { normalizeRegions } from "@/lib/dataplane/regions";
 import { type SyncProgress, type SyncResult, syncDisk, verifyDisk } from "./index";
 import { BLOCK, DiskLab, type DiskPair, MiB, RecordingDisk, bytesOf, fillNoise, layerExtents, makePair, noise, seededRandom, touches } from "./testing/disks";
 

@@ -6,7 +6,7 @@
 // its writes are flushed and read back intact; then its checkpoint is handed to the caller. Ranges finish
 // strictly in disk order, but reading the next range overlaps the previous one's flush and read-back.
 import type { DiskHandle, Region } from "@/lib/providers/types";
-import { chunkRegions, normalizeRegions, totalBytes } from "@/lib/replication/regions";
+import { chunkRegions, normalizeRegions, totalBytes } from "./regions";
 import { type WrittenRun, blockDigests, diffChunk } from "./block-diff";
 import { alignToBlocks, blockCount, checkpointRanges } from "./block-geometry";
 import { Semaphore, forEachConcurrently, settleAll } from "./concurrency";

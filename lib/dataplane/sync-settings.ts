@@ -1,7 +1,7 @@
 // Checks a sync's options (and the checkpoint it resumes from) before any I/O, so a wrong geometry or a
 // checkpoint from another configuration fails loudly instead of silently skipping unsynced ranges.
 import type { Region } from "@/lib/providers/types";
-import { intersectRegions, totalBytes } from "@/lib/replication/regions";
+import { intersectRegions, totalBytes } from "./regions";
 import { DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_RANGE_BYTES, alignToBlocks, checkBlockSize, checkConcurrency, checkSameSize, readChunkBytes } from "./block-geometry";
 import type { SyncOptions } from "./types";
 

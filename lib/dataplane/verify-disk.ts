@@ -1,7 +1,7 @@
 // verifyDisk: the switch-time check. Every block's sha256 on both sides, compared; the differing blocks are
 // named so an operator (or a re-run of the sync over just those regions) knows where to look.
 import type { DiskHandle, Region } from "@/lib/providers/types";
-import { normalizeRegions } from "@/lib/replication/regions";
+import { normalizeRegions } from "./regions";
 import { DEFAULT_BLOCK_SIZE, checkBlockSize, checkSameSize } from "./block-geometry";
 import { settleAll } from "./concurrency";
 import { STRONG_DIGEST_BYTES, diskDigest } from "./disk-digest";

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { listReplicas } from "@/lib/db/queries/replicas";
 import { QemuProvider } from "@/lib/providers/qemu/provider";
 import { testDatabase } from "@/lib/testing/db";
-import { intersectRegions, normalizeRegions } from "@/lib/replication/regions";
+import { intersectRegions, normalizeRegions } from "@/lib/dataplane/regions";
 import { createLab, LabExistsError } from "./create-lab";
 import { labSites, labVms, replicaVmId } from "./estate";
 import { labStatus } from "./lab-status";

@@ -1,10 +1,10 @@
-// Replicate: copy a source VM's disks into a new restore point on its replica — the first time everything,
-// then only the blocks the source's change tracking marked. Each run leaves one more restore point layer
+// Replicate: bring a source VM's disks into a new restore point on its replica with the data plane's diff and
+// transfer — the first time over the whole disk, then only over the blocks the source's change tracking marked. Each run leaves one more restore point layer
 // (`rp-<seq>`) on the replica and restarts the source's change tracking.
 import type { Provider, Region } from "@/lib/providers/types";
 import { ProviderError } from "@/lib/providers/errors";
-import { copyRegions } from "./copy-regions";
-import { totalBytes } from "./regions";
+import { syncDisk } from "@/lib/dataplane";
+import { totalBytes } from "@/lib/dataplane/regions";
 
 export interface ReplicateRequest {
   source: Provider;
@@ -58,8 +58,9 @@ export async function replicate(request: ReplicateRequest): Promise<ReplicateRes
     try {
       const writer = await target.openSnapshotForWrite(replicaVmId, disk.label, layer);
       try {
-        const result = await copyRegions(reader, writer, regions);
-        bytesCopied += result.dataBytes;
+        // The new layer reads as the previous restore point, so only what differs from it is written.
+        const result = await syncDisk({ source: reader, target: writer, regions });
+        bytesCopied += result.bytesWritten;
         regionBytes += totalBytes(regions);
       } finally {
         await writer.close();

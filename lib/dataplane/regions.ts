@@ -43,3 +43,21 @@ export function* chunkRegions(regions: Region[], size: number): Generator<Region
 }
 
 export const totalBytes = (regions: Region[]) => regions.reduce((sum, r) => sum + r.length, 0);
+
+/** `from` with every byte of `remove` cut out (both normalized). */
+export function subtractRegions(from: Region[], remove: Region[]): Region[] {
+  const out: Region[] = [];
+  let j = 0;
+  for (const r of from) {
+    let cursor = r.offset;
+    const end = r.offset + r.length;
+    while (j < remove.length && (remove[j] as Region).offset + (remove[j] as Region).length <= cursor) j++;
+    for (let k = j; k < remove.length && (remove[k] as Region).offset < end; k++) {
+      const cut = remove[k] as Region;
+      if (cut.offset > cursor) out.push({ offset: cursor, length: cut.offset - cursor });
+      cursor = Math.max(cursor, cut.offset + cut.length);
+    }
+    if (cursor < end) out.push({ offset: cursor, length: end - cursor });
+  }
+  return out;
+}
