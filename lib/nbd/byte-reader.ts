@@ -60,6 +60,15 @@ export class ByteReader {
     return this.failure ?? (this.ended && this.buffered === 0 ? this.ended : null);
   }
 
+  /** Takes every buffered byte (for whoever reads the stream next); the reader is then empty. */
+  drain(): Buffer[] {
+    const out = this.chunks.map((chunk, i) => (i === 0 ? chunk.subarray(this.headOffset) : chunk)).filter((c) => c.length > 0);
+    this.chunks = [];
+    this.headOffset = 0;
+    this.buffered = 0;
+    return out;
+  }
+
   /** Resolves with exactly `n` bytes. The buffer may share memory with socket data: copy before keeping it. */
   async read(n: number): Promise<Buffer> {
     await this.waitFor(n);

@@ -1,34 +1,13 @@
 import type { Socket } from "node:net";
-import type { ByteReader } from "./byte-reader";
-import { NbdError, errorFromServerErrno } from "./errors";
+import { NbdError } from "./errors";
 import type { ExportInfo } from "./handshake";
-import {
-  NBD_CMD_BLOCK_STATUS,
-  NBD_CMD_DISC,
-  NBD_CMD_FLUSH,
-  NBD_CMD_READ,
-  NBD_CMD_TRIM,
-  NBD_CMD_WRITE,
-  NBD_CMD_WRITE_ZEROES,
-  NBD_REPLY_FLAG_DONE,
-  NBD_REPLY_TYPE_BLOCK_STATUS,
-  NBD_REPLY_TYPE_ERROR_BIT,
-  NBD_REPLY_TYPE_ERROR_OFFSET,
-  NBD_REPLY_TYPE_NONE,
-  NBD_REPLY_TYPE_OFFSET_DATA,
-  NBD_REPLY_TYPE_OFFSET_HOLE,
-  NBD_SIMPLE_REPLY_MAGIC,
-  NBD_STRUCTURED_REPLY_MAGIC,
-  SIMPLE_REPLY_HEADER_SIZE,
-  STRUCTURED_REPLY_HEADER_SIZE,
-} from "./protocol";
-import { encodeRequest, readUint64 } from "./wire";
+import { NBD_CMD_BLOCK_STATUS, NBD_CMD_DISC, NBD_CMD_READ, NBD_CMD_WRITE } from "./protocol";
+import { ReplyParser } from "./reply-parser";
+import { type BlockDescriptor, type Request, describe } from "./request";
+import type { SocketInput } from "./socket-input";
+import { encodeRequest } from "./wire";
 
-/** One block status descriptor as sent by the server: a length (from the previous one's end) and flags. */
-export interface BlockDescriptor {
-  length: number;
-  flags: number;
-}
+export type { BlockDescriptor } from "./request";
 
 export interface TransmissionOptions {
   /** Requests on the wire at once; more wait in a local queue (no round trip each). */
@@ -37,49 +16,7 @@ export interface TransmissionOptions {
   requestTimeoutMs: number | undefined;
 }
 
-interface Request {
-  handle: number;
-  type: number;
-  flags: number;
-  offset: number;
-  length: number;
-  /** WRITE: bytes sent after the header. */
-  payload: Buffer | null;
-  /** READ: where the reply's data lands (target[targetOffset .. +length]). */
-  target: Buffer | null;
-  targetOffset: number;
-  /** READ: bytes supplied so far by data and hole chunks, to detect short replies. */
-  covered: number;
-  /** BLOCK_STATUS: descriptors per meta context id. */
-  extents: Map<number, BlockDescriptor[]>;
-  /** First error chunk; a structured reply keeps going until DONE even after an error. */
-  error: NbdError | null;
-  /** The caller's promise has been settled (timeout or failure); a late reply is then just consumed. */
-  settled: boolean;
-  timer: NodeJS.Timeout | null;
-  resolve: () => void;
-  reject: (err: NbdError) => void;
-}
-
-const COMMAND_NAMES: Record<number, string> = {
-  [NBD_CMD_READ]: "READ",
-  [NBD_CMD_WRITE]: "WRITE",
-  [NBD_CMD_DISC]: "DISC",
-  [NBD_CMD_FLUSH]: "FLUSH",
-  [NBD_CMD_TRIM]: "TRIM",
-  [NBD_CMD_WRITE_ZEROES]: "WRITE_ZEROES",
-  [NBD_CMD_BLOCK_STATUS]: "BLOCK_STATUS",
-};
-
-function describe(req: Pick<Request, "type" | "offset" | "length">): string {
-  const name = COMMAND_NAMES[req.type] ?? `command ${req.type}`;
-  return req.type === NBD_CMD_FLUSH ? name : `${name} ${req.length} bytes at offset ${req.offset}`;
-}
-
-// Block status payloads are 8 bytes per extent; this allows ~8M extents, far beyond a sane reply.
-const MAX_BLOCK_STATUS_PAYLOAD = 64 * 1024 * 1024;
-// Error chunks hold an errno, a message of at most 4 KiB, and maybe an offset.
-const MAX_ERROR_PAYLOAD = 64 * 1024;
+const NO_EXTENTS: Map<number, BlockDescriptor[]> = new Map();
 
 type State = "open" | "closing" | "closed";
 
@@ -88,8 +25,9 @@ type State = "open" | "closing" | "closed";
  * handle, and guarantees that every request settles — with its reply, with a timeout, or
  * with the error that ended the connection.
  *
- * Replies are read by a single async loop; request sending never waits for replies, so any
- * number of requests (up to maxInFlight) are outstanding at once.
+ * Replies are parsed synchronously as socket reads arrive (ReplyParser, which also lands READ
+ * payloads in the callers' buffers); request sending never waits for replies, so any number of
+ * requests (up to maxInFlight) are outstanding at once.
  */
 export class Transmission {
   private state: State = "open";
@@ -103,18 +41,25 @@ export class Transmission {
   private serverShuttingDown = false;
   private idleWaiters: Array<() => void> = [];
   private closePromise: Promise<void> | null = null;
+  private readonly parser: ReplyParser;
 
   constructor(
     private readonly socket: Socket,
-    private readonly reader: ByteReader,
-    private readonly info: ExportInfo,
+    input: SocketInput,
+    info: ExportInfo,
     private readonly options: TransmissionOptions,
   ) {
+    this.parser = new ReplyParser({
+      structuredReplies: info.structuredReplies,
+      lookup: (handle) => this.inFlight.get(handle),
+      finish: (req, error) => this.finish(req, error),
+      fail: (err) => this.fail(err),
+    });
     socket.on("error", (err) => this.fail(new NbdError("ECONNRESET", `NBD connection error: ${err.message}`, { cause: err })));
     // 'end' arrives as soon as the peer is gone (e.g. SIGKILL); do not wait for 'close'.
     socket.on("end", () => this.onSocketGone());
     socket.on("close", () => this.onSocketGone());
-    void this.receiveLoop();
+    input.switchTo(this.parser);
   }
 
   /** Requests queued or on the wire. */
@@ -140,7 +85,7 @@ export class Transmission {
   }
 
   blockStatus(offset: number, length: number, flags: number): Promise<Map<number, BlockDescriptor[]>> {
-    return this.submit({ type: NBD_CMD_BLOCK_STATUS, flags, offset, length }).then((req) => req.extents);
+    return this.submit({ type: NBD_CMD_BLOCK_STATUS, flags, offset, length }).then((req) => req.extents ?? NO_EXTENTS);
   }
 
   /**
@@ -195,11 +140,11 @@ export class Transmission {
         target: spec.target ?? null,
         targetOffset: spec.targetOffset ?? 0,
         covered: 0,
-        extents: new Map(),
+        extents: null,
         error: null,
         settled: false,
         timer: null,
-        resolve: () => resolve(req),
+        resolve,
         reject,
       };
       const timeoutMs = this.options.requestTimeoutMs;
@@ -207,6 +152,11 @@ export class Transmission {
         req.timer = setTimeout(() => {
           // The handle stays reserved until the server answers, so a late reply is recognised and dropped.
           this.settle(req, new NbdError("TIMEOUT", `${describe(req)}: no reply within ${timeoutMs} ms`));
+          // Its payload may be arriving right now, with the socket already told to read into the caller's buffer,
+          // which the caller is free to reuse once the promise has failed. Only closing the socket stops that.
+          if (this.parser.isReceivingDataFor(req)) {
+            this.fail(new NbdError("ECONNRESET", `connection dropped: ${describe(req)} timed out while its data was arriving`));
+          }
         }, timeoutMs);
       }
       this.queue.push(req);
@@ -239,132 +189,6 @@ export class Transmission {
     }
   }
 
-  private async receiveLoop(): Promise<void> {
-    try {
-      for (;;) {
-        const header = await this.reader.read(SIMPLE_REPLY_HEADER_SIZE);
-        const magic = header.readUInt32BE(0);
-        if (magic === NBD_SIMPLE_REPLY_MAGIC) {
-          await this.onSimpleReply(header.readUInt32BE(4), this.lookup(header));
-        } else if (magic === NBD_STRUCTURED_REPLY_MAGIC) {
-          const rest = await this.reader.read(STRUCTURED_REPLY_HEADER_SIZE - SIMPLE_REPLY_HEADER_SIZE);
-          const flags = header.readUInt16BE(4);
-          const type = header.readUInt16BE(6);
-          await this.onChunk(flags, type, rest.readUInt32BE(0), this.lookup(header));
-        } else {
-          throw new NbdError("PROTOCOL", `bad reply magic 0x${magic.toString(16)}`);
-        }
-      }
-    } catch (err) {
-      // Reader failures already carry the reason the socket went away; anything else is a bug or a protocol violation.
-      this.fail(err instanceof NbdError ? err : new NbdError("PROTOCOL", `reply handling failed: ${String(err)}`, { cause: err }));
-    }
-  }
-
-  private lookup(header: Buffer): Request {
-    const handle = header.readBigUInt64BE(8);
-    const req = handle <= BigInt(Number.MAX_SAFE_INTEGER) ? this.inFlight.get(Number(handle)) : undefined;
-    if (!req) throw new NbdError("PROTOCOL", `reply for unknown handle ${handle}`);
-    return req;
-  }
-
-  private async onSimpleReply(errno: number, req: Request): Promise<void> {
-    if (errno !== 0) {
-      // No payload follows an error, even for READ.
-      this.finish(req, errorFromServerErrno(errno, describe(req)));
-      return;
-    }
-    if (req.type === NBD_CMD_READ && req.target) {
-      // Structured servers must not do this for READ, but the data is unambiguous, so accept it.
-      await this.reader.readInto(req.target, req.targetOffset, req.length);
-      req.covered = req.length;
-    }
-    this.finish(req, null);
-  }
-
-  private async onChunk(flags: number, type: number, length: number, req: Request): Promise<void> {
-    if (!this.info.structuredReplies) throw new NbdError("PROTOCOL", "structured reply without negotiation");
-
-    if (type === NBD_REPLY_TYPE_NONE) {
-      if (length !== 0) throw new NbdError("PROTOCOL", "NBD_REPLY_TYPE_NONE with a payload");
-    } else if (type === NBD_REPLY_TYPE_OFFSET_DATA) {
-      await this.onDataChunk(req, length);
-    } else if (type === NBD_REPLY_TYPE_OFFSET_HOLE) {
-      await this.onHoleChunk(req, length);
-    } else if (type === NBD_REPLY_TYPE_BLOCK_STATUS) {
-      await this.onBlockStatusChunk(req, length);
-    } else if (type & NBD_REPLY_TYPE_ERROR_BIT) {
-      // Includes error types we do not know: the spec says treat them as errors and carry on.
-      await this.onErrorChunk(req, type, length);
-    } else {
-      throw new NbdError("PROTOCOL", `unknown structured reply type ${type} for ${describe(req)}`);
-    }
-
-    if (flags & NBD_REPLY_FLAG_DONE) this.finish(req, null);
-  }
-
-  /** Where in req.target a chunk for export offset `offset` of `size` bytes goes; throws if outside the request. */
-  private placeInRead(req: Request, offset: number, size: number, what: string): number {
-    if (req.type !== NBD_CMD_READ || !req.target) throw new NbdError("PROTOCOL", `${what} chunk in reply to ${describe(req)}`);
-    if (size < 1 || offset < req.offset || offset + size > req.offset + req.length) {
-      throw new NbdError("PROTOCOL", `${what} chunk ${size} bytes at ${offset} lies outside ${describe(req)}`);
-    }
-    return req.targetOffset + (offset - req.offset);
-  }
-
-  private async onDataChunk(req: Request, length: number): Promise<void> {
-    if (length < 9) throw new NbdError("PROTOCOL", "NBD_REPLY_TYPE_OFFSET_DATA shorter than 9 bytes");
-    const offset = readUint64(await this.reader.read(8), 0, "data chunk offset");
-    const size = length - 8;
-    const at = this.placeInRead(req, offset, size, "data");
-    // Copy straight from socket buffers into the caller's buffer: one copy per byte, no reassembly.
-    await this.reader.readInto(req.target as Buffer, at, size);
-    req.covered += size;
-  }
-
-  private async onHoleChunk(req: Request, length: number): Promise<void> {
-    if (length !== 12) throw new NbdError("PROTOCOL", "NBD_REPLY_TYPE_OFFSET_HOLE must be 12 bytes");
-    const payload = await this.reader.read(12);
-    const offset = readUint64(payload, 0, "hole chunk offset");
-    const size = payload.readUInt32BE(8);
-    const at = this.placeInRead(req, offset, size, "hole");
-    // Target buffers are allocated uninitialised for speed, so holes must be zeroed explicitly.
-    (req.target as Buffer).fill(0, at, at + size);
-    req.covered += size;
-  }
-
-  private async onBlockStatusChunk(req: Request, length: number): Promise<void> {
-    if (req.type !== NBD_CMD_BLOCK_STATUS) throw new NbdError("PROTOCOL", `block status chunk in reply to ${describe(req)}`);
-    if (length < 12 || (length - 4) % 8 !== 0 || length > MAX_BLOCK_STATUS_PAYLOAD) {
-      throw new NbdError("PROTOCOL", `block status chunk has invalid length ${length}`);
-    }
-    const payload = await this.reader.read(length);
-    const contextId = payload.readUInt32BE(0);
-    const list = req.extents.get(contextId) ?? [];
-    for (let at = 4; at < length; at += 8) {
-      const extentLength = payload.readUInt32BE(at);
-      if (extentLength === 0) throw new NbdError("PROTOCOL", "block status descriptor with zero length");
-      list.push({ length: extentLength, flags: payload.readUInt32BE(at + 4) });
-    }
-    req.extents.set(contextId, list);
-  }
-
-  private async onErrorChunk(req: Request, type: number, length: number): Promise<void> {
-    if (length < 6 || length > MAX_ERROR_PAYLOAD) throw new NbdError("PROTOCOL", `error chunk has invalid length ${length}`);
-    const payload = await this.reader.read(length);
-    const errno = payload.readUInt32BE(0);
-    const messageLength = payload.readUInt16BE(4);
-    if (6 + messageLength > length) throw new NbdError("PROTOCOL", "error chunk message overruns the chunk");
-    const message = payload.toString("utf8", 6, 6 + messageLength);
-    let offset: number | undefined;
-    if (type === NBD_REPLY_TYPE_ERROR_OFFSET) {
-      if (length < 6 + messageLength + 8) throw new NbdError("PROTOCOL", "NBD_REPLY_TYPE_ERROR_OFFSET without an offset");
-      offset = readUint64(payload, 6 + messageLength, "error offset");
-    }
-    // Keep the first error: later ones are usually consequences of it.
-    req.error ??= errorFromServerErrno(errno, describe(req), message, offset);
-  }
-
   /** The server has sent the last reply message for `req`. */
   private finish(req: Request, error: NbdError | null): void {
     this.inFlight.delete(req.handle);
@@ -372,7 +196,7 @@ export class Transmission {
     if (!outcome && req.type === NBD_CMD_READ && req.covered !== req.length) {
       outcome = new NbdError("PROTOCOL", `${describe(req)}: server reply covered only ${req.covered} bytes`);
     }
-    if (!outcome && req.type === NBD_CMD_BLOCK_STATUS && req.extents.size === 0) {
+    if (!outcome && req.type === NBD_CMD_BLOCK_STATUS && (req.extents?.size ?? 0) === 0) {
       outcome = new NbdError("PROTOCOL", `${describe(req)}: server sent no block status`);
     }
     this.settle(req, outcome);
@@ -387,7 +211,7 @@ export class Transmission {
     if (req.settled) return;
     req.settled = true;
     if (error) req.reject(error);
-    else req.resolve();
+    else req.resolve(req);
   }
 
   /** The spec requires a soft disconnect once the server says it is shutting down. */
@@ -404,15 +228,14 @@ export class Transmission {
   }
 
   /**
-   * The server hung up. Replies it sent before hanging up are still processed by the receive
-   * loop; the loop then hits the end of the stream and fails whatever is left via fail().
+   * The server hung up. Every reply it sent before hanging up has been handled already (replies are
+   * parsed as they arrive); whatever is still outstanding fails.
    */
   private onSocketGone(): void {
-    if (this.discSent) {
-      this.reader.end(new NbdError("CLOSED", "NBD connection closed after disconnect"));
-    } else {
-      this.reader.end(new NbdError("ECONNRESET", "NBD server closed the connection"));
-    }
+    if (this.state === "closed") return;
+    const lost = this.parser.midReply ? " in the middle of a reply" : "";
+    if (this.discSent) this.fail(new NbdError("CLOSED", `NBD connection closed after disconnect${lost}`));
+    else this.fail(new NbdError("ECONNRESET", `NBD server closed the connection${lost}`));
   }
 
   /** Ends the connection for good; every unsettled request is rejected with `err`. Idempotent. */
@@ -420,7 +243,6 @@ export class Transmission {
     if (this.state === "closed") return;
     this.state = "closed";
     this.terminalError = err;
-    this.reader.fail(err);
     this.socket.destroy();
     const victims = [...this.inFlight.values(), ...this.queue.slice(this.queueHead)];
     this.inFlight.clear();

@@ -1,0 +1,257 @@
+// The data-plane benchmark (issue 4): the product's block diff + transfer against rsync, qemu-img compare and the
+// raw read floor, on the same pair of disks in one run.
+//
+//   npm run bench:dataplane -- --size 2G --change 1 [--json] [--dir <parent>] [--seed <s>] [--keep] [--warm]
+//
+// --json prints exactly one JSON object on stdout (the table and progress go to stderr); --dir is where the run's
+// temporary folder is made (default: the system temp dir); --keep leaves it behind; --warm skips dropping the page
+// cache before each timed part (which needs root; without it the run reports cold: false anyway).
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { type BenchDisks, buildBenchDisks, copySparse, layoutBytes } from "@/lib/bench/bench-disks";
+import { dropPageCache } from "@/lib/bench/cache";
+import { parseFlags, parseSize } from "@/lib/bench/cli";
+import { freshTarget, fullSync, quickSync, verifyTarget } from "@/lib/bench/dataplane-runs";
+import { formatBytes, formatSeconds, renderTable } from "@/lib/bench/format";
+import { ddReadFloor, filesEqual, qemuImgCompare, rsyncDelta, writeLocalRemoteShell } from "@/lib/bench/peers";
+import { checkTargets } from "@/lib/bench/targets";
+import { timed } from "@/lib/bench/timing";
+
+interface Options {
+  sizeBytes: number;
+  changePercent: number;
+  json: boolean;
+  parentDir: string;
+  seed: string;
+  keep: boolean;
+  warm: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const flags = parseFlags(argv, { values: ["size", "change", "dir", "seed"], booleans: ["json", "keep", "warm", "help"] });
+  if (flags.has("help")) {
+    process.stderr.write("usage: bench-dataplane [--size 2G] [--change 1] [--json] [--dir <parent>] [--seed <s>] [--keep] [--warm]\n");
+    process.exit(0);
+  }
+  const text = (name: string, fallback: string) => {
+    const value = flags.get(name);
+    return typeof value === "string" ? value : fallback;
+  };
+  const changePercent = Number(text("change", "1"));
+  if (!Number.isFinite(changePercent) || changePercent < 0 || changePercent > 100) throw new Error(`--change must be a percentage (0-100)`);
+  return {
+    sizeBytes: parseSize(text("size", "2G")),
+    changePercent,
+    json: flags.has("json"),
+    parentDir: path.resolve(text("dir", os.tmpdir())),
+    seed: text("seed", "1"),
+    keep: flags.has("keep"),
+    warm: flags.has("warm"),
+  };
+}
+
+function say(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function toolVersion(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: "utf8" }).split("\n")[0]?.trim() ?? "";
+  } catch {
+    return "unknown";
+  }
+}
+
+const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  await mkdir(options.parentDir, { recursive: true });
+  // Short names: the storage daemons' unix socket paths must stay under 108 bytes.
+  const dir = await mkdtemp(path.join(options.parentDir, "bdp-"));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  process.once("SIGINT", () => {
+    if (!options.keep) void cleanup().finally(() => process.exit(130));
+    else process.exit(130);
+  });
+
+  try {
+    say(`building a ${formatBytes(options.sizeBytes)} source and target in ${dir} (seed ${options.seed}) …`);
+    const build = await timed(() => buildBenchDisks({ dir, sizeBytes: options.sizeBytes, changePercent: options.changePercent, seed: options.seed }));
+    const disks = build.value;
+    say(`  done in ${formatSeconds(build.seconds)}: ${disks.changedBlocks.length} blocks of 64 KiB changed (${formatBytes(disks.changedBytes)})`);
+
+    let cold = !options.warm;
+    const beforeTimedPart = async () => {
+      if (!options.warm) cold = (await dropPageCache()) && cold;
+    };
+
+    // Every part gets its own fresh copies of the unsynced target, made before the page cache is dropped.
+    say("read floor: dd of both raw copies …");
+    await beforeTimedPart();
+    const readLimitSeconds = await ddReadFloor([disks.source.raw, disks.target.raw]);
+
+    say("rsync --inplace --no-whole-file over a remote-shell pipe …");
+    const rsyncTarget = path.join(dir, "rsync-target.raw");
+    await copySparse(disks.target.raw, rsyncTarget);
+    const rsh = await writeLocalRemoteShell(dir);
+    await beforeTimedPart();
+    const rsync = await rsyncDelta(disks.source.raw, rsyncTarget, rsh);
+    const rsyncVerified = await filesEqual(disks.source.raw, rsyncTarget);
+
+    say("ours: full diff + transfer + read-back …");
+    const oursTarget = await freshTarget(disks, "ours");
+    await beforeTimedPart();
+    const ours = await fullSync(disks, oursTarget);
+
+    say("verify: sha256 of every block on both sides …");
+    await beforeTimedPart();
+    const verify = await verifyTarget(disks, oursTarget, "ours");
+
+    say("qemu-img compare of the two qcow2 disks …");
+    // It stops at the first difference: on the unsynced pair it would time next to nothing. On the synchronized
+    // pair it reads and compares everything, i.e. what a full comparison with qemu's own tools costs.
+    await beforeTimedPart();
+    const compare = await qemuImgCompare(disks.source.qcow2, oursTarget.files[1]);
+
+    say("quick: CBT regions + transfer + read-back …");
+    const quickTarget = await freshTarget(disks, "quick");
+    await beforeTimedPart();
+    const quick = await quickSync(disks, quickTarget);
+    const quickVerify = await verifyTarget(disks, quickTarget, "quick");
+
+    const report = buildReport(options, disks, {
+      buildSeconds: build.seconds,
+      readLimitSeconds,
+      rsync,
+      rsyncVerified,
+      ours,
+      verify,
+      compare,
+      quick,
+      quickVerified: quickVerify.verified,
+      cold,
+    });
+    say("");
+    say(renderHuman(report));
+    if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    if (!report.verified || !report.quick_verified) process.exitCode = 1;
+  } finally {
+    if (options.keep) say(`kept ${dir}`);
+    else await cleanup();
+  }
+}
+
+type Measurements = {
+  buildSeconds: number;
+  readLimitSeconds: number;
+  rsync: Awaited<ReturnType<typeof rsyncDelta>>;
+  rsyncVerified: boolean;
+  ours: Awaited<ReturnType<typeof fullSync>>;
+  verify: Awaited<ReturnType<typeof verifyTarget>>;
+  compare: Awaited<ReturnType<typeof qemuImgCompare>>;
+  quick: Awaited<ReturnType<typeof quickSync>>;
+  quickVerified: boolean;
+  cold: boolean;
+};
+
+function buildReport(options: Options, disks: BenchDisks, m: Measurements) {
+  const targets = checkTargets({
+    sizeBytes: disks.sizeBytes,
+    changePercent: options.changePercent,
+    changedBytes: disks.changedBytes,
+    oursSeconds: m.ours.seconds,
+    oursSentBytes: m.ours.result.bytesSent,
+    quickSeconds: m.quick.seconds,
+    rsyncSeconds: m.rsync.seconds,
+    readLimitSeconds: m.readLimitSeconds,
+  });
+  const layout = layoutBytes(disks.segments);
+  return {
+    // The fields the issue asks for.
+    size_bytes: disks.sizeBytes,
+    changed_bytes: disks.changedBytes,
+    ours_s: round(m.ours.seconds),
+    ours_sent_bytes: m.ours.result.bytesSent,
+    quick_s: round(m.quick.seconds),
+    quick_sent_bytes: m.quick.result.bytesSent,
+    verify_s: round(m.verify.seconds),
+    rsync_s: round(m.rsync.seconds),
+    rsync_sent_bytes: m.rsync.bytesSent + m.rsync.bytesReceived,
+    qemu_compare_s: round(m.compare.seconds),
+    read_limit_s: round(m.readLimitSeconds),
+    cold: m.cold,
+    verified: m.verify.verified,
+    // Context.
+    change_percent: options.changePercent,
+    changed_blocks: disks.changedBlocks.length,
+    seed: options.seed,
+    layout_bytes: layout,
+    targets_met: targets.every((t) => t.met),
+    targets: targets.map((t) => ({ rule: t.rule, limit: round(t.limit), actual: round(t.actual), met: t.met })),
+    ours_sync_s: round(m.ours.result.seconds),
+    ours_cpu_s: { node: round(m.ours.cpu.self, 2), storage_daemons: round(m.ours.cpu.children, 2) },
+    verify_cpu_s: { node: round(m.verify.cpu.self, 2), storage_daemons: round(m.verify.cpu.children, 2) },
+    ours_bytes_changed: m.ours.result.bytesChanged,
+    ours_source_bytes_read: m.ours.result.sourceBytesRead,
+    ours_target_bytes_read: m.ours.result.targetBytesRead,
+    ours_bytes_written: m.ours.result.bytesWritten,
+    ours_zero_bytes_skipped: m.ours.result.zeroBytesSkipped,
+    quick_regions_s: round(m.quick.regionsSeconds),
+    quick_regions_bytes: m.quick.regions.reduce((n, r) => n + r.length, 0),
+    quick_source_bytes_read: m.quick.result.sourceBytesRead,
+    quick_verified: m.quickVerified,
+    verify_bytes_read: m.verify.result.bytesRead,
+    rsync_bytes_sent: m.rsync.bytesSent,
+    rsync_bytes_received: m.rsync.bytesReceived,
+    rsync_verified: m.rsyncVerified,
+    qemu_compare_identical: m.compare.identical,
+    build_s: round(m.buildSeconds, 1),
+    versions: {
+      node: process.version,
+      qemu: toolVersion("qemu-img", ["--version"]),
+      rsync: toolVersion("rsync", ["--version"]),
+    },
+  };
+}
+
+type Report = ReturnType<typeof buildReport>;
+
+function renderHuman(r: Report): string {
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "–");
+  const rows = [
+    ["ours: full diff + transfer + read-back", formatSeconds(r.ours_s), formatBytes(r.ours_sent_bytes), `${ratio(r.ours_s, r.rsync_s)} rsync's time, ${ratio(r.ours_s, r.read_limit_s)} the read floor`],
+    ["quick: CBT regions + transfer + read-back", formatSeconds(r.quick_s), formatBytes(r.quick_sent_bytes), `${ratio(r.quick_s, r.ours_s)} ours' time; CBT lookup ${formatSeconds(r.quick_regions_s)}`],
+    ["verify: sha256 of both disks", formatSeconds(r.verify_s), "–", r.verified ? "digests equal" : "DIGESTS DIFFER"],
+    ["rsync --inplace --no-whole-file (pipe)", formatSeconds(r.rsync_s), formatBytes(r.rsync_sent_bytes), `sent + received; ${ratio(r.rsync_sent_bytes, r.changed_bytes)} the changed bytes`],
+    ["qemu-img compare (synced pair, full read)", formatSeconds(r.qemu_compare_s), "–", r.qemu_compare_identical ? "identical" : "DIFFERENT"],
+    ["read floor: dd of both raw copies", formatSeconds(r.read_limit_s), "–", ""],
+  ];
+  const header =
+    `data-plane benchmark: ${formatBytes(r.size_bytes)} disks, ${r.change_percent}% of 64 KiB blocks changed ` +
+    `(${r.changed_blocks} blocks, ${formatBytes(r.changed_bytes)}), page cache dropped before each part: ${r.cold ? "yes" : "no"}`;
+  const targets = r.targets.map((t) => `  ${t.met ? "met    " : "NOT met"}  ${t.rule}  (limit ${t.limit}, actual ${t.actual})`);
+  const cores = os.availableParallelism();
+  const cpu = (label: string, c: { node: number; storage_daemons: number }) =>
+    `  ${label}: node ${formatSeconds(c.node)}, storage daemons ${formatSeconds(c.storage_daemons)} ` +
+    `(on ${cores} cores: ≥ ${formatSeconds((c.node + c.storage_daemons) / cores)} of wall time)`;
+  return [
+    header,
+    "",
+    renderTable(["part", "time", "sent", "note"], rows, [1, 2]),
+    "",
+    "CPU time:",
+    cpu("ours", r.ours_cpu_s),
+    cpu("verify", r.verify_cpu_s),
+    "",
+    "targets:",
+    ...targets,
+  ].join("\n");
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench-dataplane failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
