@@ -2,6 +2,7 @@
 // proves zero get the zero block's digest without a read: equal content, equal digest, whatever the layout.
 import { createHash } from "node:crypto";
 import type { DiskHandle } from "@/lib/providers/types";
+import { BufferPool, readPooled } from "./buffer-pool";
 import { chunkRegions, subtractRegions } from "./regions";
 import { DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, alignToBlocks, checkBlockSize, checkConcurrency, readChunkBytes } from "./block-geometry";
 import { forEachConcurrently } from "./concurrency";
@@ -34,12 +35,18 @@ export async function diskDigest(handle: DiskHandle, options: DiskDigestOptions 
   }
 
   let bytesRead = 0;
+  const pool = new BufferPool(readChunkBytes(blockSize));
   // Digests land at their block's index, so chunks may complete in any order.
   await forEachConcurrently(chunkRegions(data, readChunkBytes(blockSize)), concurrency, async (chunk) => {
-    const buffer = await handle.read(chunk.offset, chunk.length);
-    bytesRead += chunk.length;
-    for (let at = 0; at < buffer.length; at += blockSize) {
-      put(chunk.offset + at, createHash("sha256").update(buffer.subarray(at, Math.min(at + blockSize, buffer.length))).digest());
+    const read = await readPooled(handle, pool, chunk.offset, chunk.length);
+    try {
+      const buffer = read.data;
+      bytesRead += chunk.length;
+      for (let at = 0; at < buffer.length; at += blockSize) {
+        put(chunk.offset + at, createHash("sha256").update(buffer.subarray(at, Math.min(at + blockSize, buffer.length))).digest());
+      }
+    } finally {
+      read.release();
     }
     options.onBytesCovered?.(chunk.length);
   });

@@ -9,6 +9,7 @@ import type { DiskHandle, Region } from "@/lib/providers/types";
 import { chunkRegions, normalizeRegions, totalBytes } from "./regions";
 import { type WrittenRun, blockDigests, diffChunk } from "./block-diff";
 import { alignToBlocks, blockCount, checkpointRanges } from "./block-geometry";
+import { BufferPool, type PooledRead, readPooled } from "./buffer-pool";
 import { Semaphore, forEachConcurrently, settleAll } from "./concurrency";
 import { ReadBackMismatchError, abortError } from "./errors";
 import { ProgressMeter } from "./progress";
@@ -46,6 +47,7 @@ class DiskSync {
   private readonly settings: SyncSettings;
   private readonly meter: ProgressMeter;
   private readonly slots: Semaphore;
+  private readonly pool: BufferPool;
   private readonly startedAt = performance.now();
   /** Totals of finished ranges, earlier runs included: exactly what a checkpoint records. */
   private readonly committed: { bytesChanged: number; bytesSent: number };
@@ -68,6 +70,7 @@ class DiskSync {
     this.settings = resolveSyncSettings(options);
     this.committed = { ...this.settings.carried };
     this.slots = new Semaphore(this.settings.concurrency);
+    this.pool = new BufferPool(this.settings.chunkBytes);
     this.meter = new ProgressMeter(options.onProgress, "scan", totalBytes(this.settings.wanted), this.settings.wantedBefore);
     this.meter.bytesChanged = this.committed.bytesChanged;
     this.meter.bytesSent = this.committed.bytesSent;
@@ -155,10 +158,25 @@ class DiskSync {
   }
 
   private async syncChunk(work: RangeWork, chunk: ChunkPlan): Promise<void> {
-    const [source, parts] = await settleAll([
-      this.source.read(chunk.offset, chunk.length),
-      settleAll(chunk.targetReads.map(async (r) => ({ offset: r.offset, data: await this.target.read(r.offset, r.length) }))),
-    ]);
+    const reads: PooledRead[] = [];
+    const pooled = async (handle: DiskHandle, offset: number, length: number) => {
+      const read = await readPooled(handle, this.pool, offset, length);
+      reads.push(read);
+      return read.data;
+    };
+    try {
+      const [source, parts] = await settleAll([
+        pooled(this.source, chunk.offset, chunk.length),
+        settleAll(chunk.targetReads.map(async (r) => ({ offset: r.offset, data: await pooled(this.target, r.offset, r.length) }))),
+      ]);
+      await this.applyChunk(work, chunk, source, parts);
+    } finally {
+      // settleAll waits for every read and write to settle, so no buffer is still in use here.
+      for (const read of reads) read.release();
+    }
+  }
+
+  private async applyChunk(work: RangeWork, chunk: ChunkPlan, source: Buffer, parts: { offset: number; data: Buffer }[]): Promise<void> {
     this.counters.sourceBytesRead += chunk.length;
     for (const part of parts) this.counters.targetBytesRead += part.data.length;
 

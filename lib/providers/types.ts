@@ -75,6 +75,8 @@ export interface DiskHandle {
   readonly sizeBytes: number;
   readonly writable: boolean;
   read(offset: number, length: number): Promise<Buffer>;
+  /** Reads into a caller's buffer (reused across reads: no allocation per read). Optional; `read` otherwise. */
+  readInto?(offset: number, target: Buffer): Promise<void>;
   write(offset: number, data: Buffer): Promise<void>;
   writeZeroes(offset: number, length: number): Promise<void>;
   flush(): Promise<void>;

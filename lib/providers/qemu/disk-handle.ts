@@ -74,6 +74,10 @@ export class NbdDiskHandle implements DiskHandle {
     return this.call(`reading ${length} bytes at ${offset}`, () => this.client.read(offset, length));
   }
 
+  readInto(offset: number, target: Buffer): Promise<void> {
+    return this.call(`reading ${target.length} bytes at ${offset}`, () => this.client.readInto(offset, target));
+  }
+
   async write(offset: number, data: Buffer): Promise<void> {
     this.refuseIfReadOnly("write");
     await this.call(`writing ${data.length} bytes at ${offset}`, () => this.client.write(offset, data));
