@@ -10,7 +10,7 @@ import { intersectRegions, normalizeRegions } from "@/lib/dataplane/regions";
 import { createLab, LabExistsError } from "./create-lab";
 import { labSites, labVms, replicaVmId } from "./estate";
 import { labStatus } from "./lab-status";
-import { processesMentioning } from "./processes";
+import { processesMentioning } from "@/lib/providers/qemu/processes";
 import { resetLab } from "./reset-lab";
 
 const database = testDatabase();

@@ -3,7 +3,7 @@ import { inArray } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { disks, hosts, replicas, restorePoints, sites, vms } from "@/lib/db/schema";
 import { labSites } from "./estate";
-import { stopProcessesMentioning } from "./processes";
+import { stopProcessesMentioning } from "@/lib/providers/qemu/processes";
 
 /** Stops every VM and daemon the lab started, removes its files, and forgets its estate in the database. */
 export async function resetLab(db: Db, labDir: string, log: (line: string) => void = () => {}): Promise<void> {

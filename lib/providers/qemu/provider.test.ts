@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { stopProcessesMentioning } from "@/lib/lab/processes";
+import { stopProcessesMentioning } from "./processes";
 import { ProviderError } from "../errors";
 import { QemuProvider, vmIdFromName } from "./provider";
 import { qemuPid } from "./vm-process";

@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import { stopProcessesMentioning } from "../processes";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -28,28 +29,11 @@ export class TestSites {
 
   /** SIGKILLs every process whose command line names one of our sites, then removes the sites. */
   async cleanup(): Promise<void> {
-    for (const dir of this.dirs) killProcessesMentioning(dir);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const dir of this.dirs) await stopProcessesMentioning(dir, 0);
     for (const dir of this.dirs) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function killProcessesMentioning(dir: string): number[] {
-  const killed: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${dir}/`)) {
-        process.kill(pid, "SIGKILL");
-        killed.push(pid);
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return killed;
-}
 
 async function run(command: string, args: string[]): Promise<string> {
   try {

@@ -1,5 +1,5 @@
 // Finds every process whose command line names a folder (QEMU VMs, storage daemons started for the lab),
-// so `lab reset` can leave nothing running behind, whatever crashed before.
+// so `lab reset` and test clean-ups leave nothing running behind, whatever crashed before.
 import fs from "node:fs";
 
 export function processesMentioning(dir: string): number[] {
