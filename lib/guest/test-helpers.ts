@@ -1,35 +1,18 @@
 // Helpers for driving the lab guest from tests: start QEMU, talk to the serial console and to QMP
 // over their unix sockets, check disk contents with qemu-io.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
+import type net from "node:net";
 import { promisify } from "node:util";
 import type { GuestImage } from "./build-guest";
 import { GUEST_PROMPT } from "./build-guest";
 import { guestQemuArgs, QEMU_SYSTEM_BINARY } from "./qemu";
+import { connectUnix as connectUnixSocket } from "@/lib/providers/qemu/qmp";
 
 const execFileAsync = promisify(execFile);
 
-/** Connects to a unix socket, retrying while QEMU has not created it / is not listening yet. */
-export async function connectUnix(socketPath: string, timeoutMs = 10_000): Promise<net.Socket> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await new Promise<net.Socket>((resolve, reject) => {
-        const sock = net.createConnection(socketPath);
-        sock.once("connect", () => {
-          sock.off("error", reject);
-          resolve(sock);
-        });
-        sock.once("error", reject);
-      });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if ((code !== "ENOENT" && code !== "ECONNREFUSED") || Date.now() > deadline) {
-        throw new Error(`cannot connect to ${socketPath}: ${(err as Error).message}`);
-      }
-      await sleep(50);
-    }
-  }
+/** Connects to a unix socket (the serial console's or QMP's), retrying while QEMU is still starting. */
+export function connectUnix(socketPath: string, timeoutMs = 10_000): Promise<net.Socket> {
+  return connectUnixSocket(socketPath, Date.now() + timeoutMs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,8 +348,4 @@ export async function verifyPattern(
     const e = err as { stdout?: string; stderr?: string; message: string };
     return { ok: false, output: `${e.stdout ?? ""}${e.stderr ?? ""}` || e.message };
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -254,7 +254,7 @@ function closedError(socketPath: string, what: string): ProviderError {
 }
 
 /** Connects to a unix socket, retrying while QEMU has not created it or is not listening yet. */
-async function connectUnix(socketPath: string, deadline: number): Promise<net.Socket> {
+export async function connectUnix(socketPath: string, deadline: number): Promise<net.Socket> {
   for (;;) {
     try {
       return await new Promise<net.Socket>((resolve, reject) => {
