@@ -36,7 +36,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    // The product's own start command on a database of this run's own (e2e/serve.ts).
+    // `next start` on the production build, with a database of this run's own (e2e/serve.ts).
     command: "node --import tsx e2e/serve.ts",
     url: `${baseURL}/sign-in`,
     timeout: 240_000,

@@ -1,27 +1,22 @@
-// Playwright's web server: the product's start command with a database and data folder of this run's own,
-// removed again when Playwright stops it.
+// Playwright's web server: `next start` on the production build (made by `npm test` before Playwright runs),
+// with a database and data folder of this run's own, prepared the way `npm start` prepares them (migrations,
+// first admin) and removed again when Playwright stops it.
 import fs from "node:fs";
+import path from "node:path";
 import { spawn } from "node:child_process";
 import postgres from "postgres";
+import { connect } from "@/lib/db/client";
+import { startEmbeddedPostgres, type EmbeddedServer } from "@/lib/db/embedded";
+import { applyMigrations } from "@/lib/db/migrate";
+import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
 import { e2eRun } from "./support/run";
 
 const dataDir = e2eRun.dataDir;
-fs.mkdirSync(dataDir, { recursive: true });
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  PORT: String(e2eRun.port),
-  HOST: "127.0.0.1",
-  FAILBACK_DATA_DIR: dataDir,
-  FAILBACK_ADMIN_PASSWORD: e2eRun.adminPassword,
-  FAILBACK_EMBEDDED_PG_PORT: String(e2eRun.pgPort),
-  // The foundation suites start from an empty estate.
-  FAILBACK_LAB: "0",
-  // Tight sign-in limits so the throttling test stays short.
-  FAILBACK_SIGNIN_MAX_PER_ACCOUNT: "5",
-};
+fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
 
 const serverUrl = process.env.DATABASE_URL;
 const databaseName = `failback_e2e_${e2eRun.id}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+let embedded: EmbeddedServer | undefined;
 let databaseUrl: string;
 if (serverUrl) {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
@@ -30,14 +25,26 @@ if (serverUrl) {
   const u = new URL(serverUrl);
   u.pathname = `/${databaseName}`;
   databaseUrl = u.toString();
-  env.DATABASE_URL = databaseUrl;
 } else {
-  // The embedded default, exactly as `npm start` runs it; the tests read its URL from the data folder.
-  delete env.DATABASE_URL;
-  databaseUrl = "";
+  embedded = await startEmbeddedPostgres({ dir: path.join(dataDir, "postgres"), port: e2eRun.pgPort });
+  databaseUrl = embedded.url;
 }
+await applyMigrations(databaseUrl);
+const setup = connect(databaseUrl, { max: 1 });
+await bootstrapAdmin(setup.db, { email: e2eRun.adminEmail, password: e2eRun.adminPassword });
+await setup.close();
+fs.writeFileSync(e2eRun.databaseFile, databaseUrl);
 
-const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { env, stdio: "inherit" });
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  NODE_ENV: "production",
+  DATABASE_URL: databaseUrl,
+  FAILBACK_DATA_DIR: dataDir,
+  // Tight sign-in limits keep the throttling paths short.
+  FAILBACK_SIGNIN_MAX_PER_ACCOUNT: "5",
+  NEXT_TELEMETRY_DISABLED: "1",
+};
+const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(e2eRun.port), "-H", "127.0.0.1"], { env, stdio: "inherit" });
 
 async function cleanUp() {
   if (serverUrl) {
@@ -45,6 +52,7 @@ async function cleanUp() {
     await admin.unsafe(`drop database if exists "${databaseName}" with (force)`).catch(() => {});
     await admin.end();
   }
+  await embedded?.stop().catch(() => {});
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
@@ -60,5 +68,3 @@ child.on("exit", async (code) => {
   await cleanUp();
   process.exit(stopping ? 0 : (code ?? 1));
 });
-
-if (databaseUrl) fs.writeFileSync(e2eRun.databaseFile, databaseUrl);

@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import { e2eRun } from "./support/run";
 import { signIn } from "./support/sign-in";
 
-test("the printed admin signs in and sees the app shell", async ({ page }) => {
+test("the first admin signs in and sees the app shell", async ({ page }) => {
   await signIn(page, e2eRun.adminEmail, e2eRun.adminPassword);
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Replicas" }).click();
