@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "@/lib/testing/test-database";
+import { freePort } from "@/lib/testing/free-port";
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "failback-start-"));
 fs.chmodSync(dataDir, 0o755); // mkdtemp makes it 0700; the embedded server's postgres user must enter it

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import type { GuestImage } from "./build-guest";
 import { GUEST_PROMPT } from "./build-guest";
 import { guestQemuArgs, QEMU_SYSTEM_BINARY } from "./qemu";
-import { connectUnix as connectUnixSocket } from "@/lib/providers/qemu/qmp";
+import { connectUnix as connectUnixSocket, type QmpClient } from "@/lib/providers/qemu/qmp";
 
 const execFileAsync = promisify(execFile);
 
@@ -126,87 +126,9 @@ export class SerialConsole {
 }
 
 // ---------------------------------------------------------------------------------------------
-// QMP
+// QMP: the provider's own client (greeting, capabilities, execute, typed errors).
 
-export interface QmpEvent {
-  event: string;
-  data?: unknown;
-  timestamp?: { seconds: number; microseconds: number };
-}
-
-/** A minimal QMP client: greeting + qmp_capabilities handshake, then `execute`. */
-export class QmpClient {
-  readonly events: QmpEvent[] = [];
-  private buffer = "";
-  private nextId = 1;
-  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private greeting: ((msg: Record<string, unknown>) => void) | null = null;
-
-  private constructor(private readonly sock: net.Socket) {
-    sock.setEncoding("utf8");
-    sock.on("data", (chunk: string) => this.onData(chunk));
-    sock.on("close", () => {
-      for (const p of this.pending.values()) p.reject(new Error("QMP connection closed"));
-      this.pending.clear();
-    });
-    sock.on("error", () => {});
-  }
-
-  static async connect(socketPath: string, timeoutMs = 10_000): Promise<QmpClient> {
-    const sock = await connectUnix(socketPath, timeoutMs);
-    const client = new QmpClient(sock);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no QMP greeting")), timeoutMs);
-      client.greeting = (msg) => {
-        clearTimeout(timer);
-        if ("QMP" in msg) resolve();
-        else reject(new Error(`unexpected QMP greeting: ${JSON.stringify(msg)}`));
-      };
-    });
-    await client.execute("qmp_capabilities");
-    return client;
-  }
-
-  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
-    const id = `c${this.nextId++}`;
-    const msg = args ? { execute: command, arguments: args, id } : { execute: command, id };
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: (v) => resolve(v as T), reject });
-      this.sock.write(JSON.stringify(msg) + "\n");
-    });
-  }
-
-  close(): void {
-    this.sock.destroy();
-  }
-
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf("\n")) >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
-      this.buffer = this.buffer.slice(nl + 1);
-      if (!line) continue;
-      const msg = JSON.parse(line) as Record<string, unknown>;
-      if (this.greeting) {
-        const g = this.greeting;
-        this.greeting = null;
-        g(msg);
-        continue;
-      }
-      if (typeof msg.event === "string") {
-        this.events.push(msg as unknown as QmpEvent);
-        continue;
-      }
-      const id = typeof msg.id === "string" ? msg.id : undefined;
-      const p = id ? this.pending.get(id) : undefined;
-      if (!id || !p) continue;
-      this.pending.delete(id);
-      if ("error" in msg) p.reject(new Error(`QMP error: ${JSON.stringify(msg.error)}`));
-      else p.resolve(msg.return);
-    }
-  }
-}
+export { QmpClient } from "@/lib/providers/qemu/qmp";
 
 // ---------------------------------------------------------------------------------------------
 // QEMU process

@@ -2,23 +2,17 @@
  * Test helpers: build small qcow2 images with qemu-img/qemu-io and serve them with a real
  * qemu-storage-daemon, so the client is exercised against the server the product uses.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
+import { runTool } from "@/lib/providers/qemu/exec";
 
-const execFileAsync = promisify(execFile);
 
+/** Runs a QEMU tool and returns its stdout; a failure is a ProviderError with the tool's own message. */
 export async function run(command: string, args: readonly string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(command, args, { maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(" ")} failed: ${e.stderr || e.message}`);
-  }
+  return (await runTool(command, [...args])).stdout;
 }
 
 export async function makeTempDir(prefix = "nbd-test-"): Promise<string> {
@@ -134,18 +128,7 @@ async function isListening(listen: { unixPath: string } | { host: string; port: 
   });
 }
 
-/** A TCP port nobody listens on right now (tiny race, acceptable in tests). */
-export async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort as freeTcpPort } from "@/lib/testing/free-port";
 
 export interface MapEntry {
   offset: number;

@@ -1,22 +1,16 @@
 // Test helpers for the qemu provider's data plane: small qcow2 chains made with qemu-img/qemu-io, digests,
 // and long-running processes that hold an image open the way a running VM does.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
+import { runTool } from "../exec";
 
-const execFileAsync = promisify(execFile);
 
+/** Runs a QEMU tool and returns its stdout; a failure is a ProviderError with the tool's own message. */
 export async function run(command: string, args: readonly string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(command, args, { maxBuffer: 256 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(" ")} failed: ${e.stderr || e.message}`);
-  }
+  return (await runTool(command, [...args])).stdout;
 }
 
 export function makeTempDir(prefix: string): Promise<string> {
