@@ -3,7 +3,6 @@ import { defineConfig } from "@playwright/test";
 // Values fixed once in the main process; workers inherit them through the environment.
 process.env.FAILBACK_E2E_RUN ??= `${Date.now().toString(36)}_${process.pid}`;
 process.env.FAILBACK_E2E_PORT ??= String(3100 + Math.floor(Math.random() * 800));
-process.env.FAILBACK_E2E_PG_PORT ??= String(55_000 + Math.floor(Math.random() * 4000));
 process.env.FAILBACK_E2E_ADMIN_PASSWORD ??= "e2e-admin-password-1";
 
 const baseURL = `http://127.0.0.1:${process.env.FAILBACK_E2E_PORT}`;

@@ -2,34 +2,18 @@
 // with a database and data folder of this run's own, prepared the way `npm start` prepares them (migrations,
 // first admin) and removed again when Playwright stops it.
 import fs from "node:fs";
-import path from "node:path";
 import { spawn } from "node:child_process";
-import postgres from "postgres";
 import { connect } from "@/lib/db/client";
-import { startEmbeddedPostgres, type EmbeddedServer } from "@/lib/db/embedded";
-import { applyMigrations } from "@/lib/db/migrate";
 import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
+import { createTestDatabase } from "@/lib/testing/test-database";
 import { e2eRun } from "./support/run";
 
 const dataDir = e2eRun.dataDir;
 fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
 
-const serverUrl = process.env.DATABASE_URL;
-const databaseName = `failback_e2e_${e2eRun.id}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
-let embedded: EmbeddedServer | undefined;
-let databaseUrl: string;
-if (serverUrl) {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${databaseName}"`);
-  await admin.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${databaseName}`;
-  databaseUrl = u.toString();
-} else {
-  embedded = await startEmbeddedPostgres({ dir: path.join(dataDir, "postgres"), port: e2eRun.pgPort });
-  databaseUrl = embedded.url;
-}
-await applyMigrations(databaseUrl);
+// A database of the run's own, exactly as the integration tests get theirs (migrated already).
+const database = await createTestDatabase("failback_e2e");
+const databaseUrl = database.url;
 const setup = connect(databaseUrl, { max: 1 });
 await bootstrapAdmin(setup.db, { email: e2eRun.adminEmail, password: e2eRun.adminPassword });
 await setup.close();
@@ -47,12 +31,7 @@ const env: NodeJS.ProcessEnv = {
 const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(e2eRun.port), "-H", "127.0.0.1"], { env, stdio: "inherit" });
 
 async function cleanUp() {
-  if (serverUrl) {
-    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists "${databaseName}" with (force)`).catch(() => {});
-    await admin.end();
-  }
-  await embedded?.stop().catch(() => {});
+  await database.drop().catch(() => {});
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -5,7 +5,6 @@ import path from "node:path";
 export const e2eRun = {
   id: process.env.FAILBACK_E2E_RUN ?? "local",
   port: Number(process.env.FAILBACK_E2E_PORT ?? 3100),
-  pgPort: Number(process.env.FAILBACK_E2E_PG_PORT ?? 55_000),
   adminEmail: "admin@failback.local",
   adminPassword: process.env.FAILBACK_E2E_ADMIN_PASSWORD ?? "e2e-admin-password-1",
   get dataDir() {
