@@ -30,6 +30,12 @@ const schema = z.object({
   FAILBACK_TRUST_PROXY: flag.default(false),
   FAILBACK_LAB: flag.default(true),
   FAILBACK_LAB_SIZE: z.enum(["demo", "small"]).default("demo"),
+  FAILBACK_WORKER: flag.default(true),
+  FAILBACK_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  FAILBACK_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  FAILBACK_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(1),
+  FAILBACK_STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  FAILBACK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -66,6 +72,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.FAILBACK_TRUST_PROXY,
     lab: { createOnStart: e.FAILBACK_LAB, size: e.FAILBACK_LAB_SIZE, dir: path.join(dataDir, "lab") },
     guestCacheDir: path.join(dataDir, "guest-cache"),
+    engine: {
+      /** Run workers inside the product's process (the embedded default); `npm run worker` runs more. */
+      inProcessWorker: e.FAILBACK_WORKER,
+      concurrency: e.FAILBACK_WORKER_CONCURRENCY,
+      leaseSeconds: e.FAILBACK_LEASE_SECONDS,
+      pollSeconds: e.FAILBACK_POLL_SECONDS,
+      stepAttempts: e.FAILBACK_STEP_ATTEMPTS,
+      retryDelayMs: e.FAILBACK_RETRY_DELAY_MS,
+    },
     secretKeyHex: e.FAILBACK_SECRET_KEY,
   };
 }

@@ -240,6 +240,16 @@ export const failbackItems = pgTable(
     targetOptions: jsonb("target_options").$type<Record<string, unknown>>().notNull().default({}),
     state: itemState("state").notNull().default("pending"),
     attentionReason: text("attention_reason"),
+    /** The plan being run (phase1, phase2, commit, undo_*, cancel_phase1); null while the item waits. */
+    activePlan: text("active_plan"),
+    /** Where a needs_attention item stopped: the state a retry returns it to. */
+    resumeState: itemState("resume_state"),
+    /** Switch now / the scheduled time came / auto mode: phase 2 starts as soon as phase 1 is done. */
+    switchRequested: boolean("switch_requested").notNull().default(false),
+    /** Cancel asked while phase 1 runs: the runner stops at the next safe point and runs the cancel plan. */
+    cancelRequested: boolean("cancel_requested").notNull().default(false),
+    /** The replica's source VM when the session started (undo restores it after an identity swap). */
+    originalSourceVmId: uuid("original_source_vm_id").references(() => vms.id),
     /** Lease and fencing: every write by a worker is compare-and-set on leaseAttempt. */
     leaseOwner: text("lease_owner"),
     leaseAttempt: integer("lease_attempt").notNull().default(0),

@@ -26,6 +26,7 @@ export const stepKinds = [
   "revert_replica",
   "power_on_replica",
   "stop_transfer",
+  "restore_identity",
 ] as const;
 export type StepKind = (typeof stepKinds)[number];
 
@@ -101,10 +102,14 @@ export function commitPlan(): PlannedStep[] {
 }
 
 /** Undo after switch: production off, the replica back to its switch-time state and running. */
-export function undoAfterSwitchPlan(): PlannedStep[] {
+export function undoAfterSwitchPlan(options: PlanOptions): PlannedStep[] {
   return [
     { kind: "power_off_production", title: "Power off the production VM" },
+    // Undo may start from an item stopped mid-switch: whatever phase 2 left is taken apart in order.
+    { kind: "discard_working_snapshot", title: "Discard the production working snapshot if one is left", snapshot: "work2" },
     { kind: "revert_replica", title: "Revert the replica to its switch-time snapshot", snapshot: "protect2" },
+    { kind: "merge_protective_snapshot", title: "Merge the phase-1 protective snapshot if it is still there", snapshot: "protect1" },
+    { kind: "restore_identity", title: "The original VM is production again", skipWhen: options.target === "original" ? "not_recovered_or_new" : undefined },
     { kind: "power_on_replica", title: "Power on the replica" },
     { kind: "mark_replica_state", title: "Replica state: failover", replicaState: "failover" },
   ];
@@ -127,4 +132,44 @@ export function cancelPhase1Plan(): PlannedStep[] {
     { kind: "merge_protective_snapshot", title: "Merge the replica's phase-1 protective snapshot", snapshot: "protect1" },
     { kind: "mark_replica_state", title: "Replica state stays failover", replicaState: "failover" },
   ];
+}
+
+/** The plans an item runs, by name (stored on the item while it runs). */
+export const planNames = ["phase1", "phase2", "commit", "undo_after_switch", "undo_before_switch", "cancel_phase1"] as const;
+export type RunnablePlan = (typeof planNames)[number];
+
+export function stepsOf(plan: RunnablePlan, options: PlanOptions): PlannedStep[] {
+  switch (plan) {
+    case "phase1":
+      return phase1Plan(options);
+    case "phase2":
+      return phase2Plan(options);
+    case "commit":
+      return commitPlan();
+    case "undo_after_switch":
+      return undoAfterSwitchPlan(options);
+    case "undo_before_switch":
+      return undoBeforeSwitchPlan();
+    case "cancel_phase1":
+      return cancelPhase1Plan();
+  }
+}
+
+/** Where a plan's steps are recorded (failback_steps.phase). An item runs at most one undo or cancel. */
+export function phaseOf(plan: RunnablePlan): StepPhase {
+  switch (plan) {
+    case "phase1":
+    case "phase2":
+    case "commit":
+      return plan;
+    case "undo_after_switch":
+    case "undo_before_switch":
+      return "undo";
+    case "cancel_phase1":
+      return "cancel";
+  }
+}
+
+export function isRunnablePlan(name: string | null): name is RunnablePlan {
+  return name !== null && (planNames as readonly string[]).includes(name);
 }

@@ -37,7 +37,7 @@ const eventTargets: Record<EngineEvent, Partial<Record<ItemState, ItemState>>> =
   switch_started: { ready_to_switch: "switching" },
   switch_done: { switching: "switched" },
   commit_done: { switched: "committed" },
-  undo_done: { ready_to_switch: "undone", switched: "undone", needs_attention: "undone" },
+  undo_done: { ready_to_switch: "undone", switching: "undone", switched: "undone", needs_attention: "undone" },
   cancel_done: { pending: "cancelled", phase1: "cancelled", needs_attention: "cancelled" },
   step_gave_up: { phase1: "needs_attention", switching: "needs_attention", switched: "needs_attention", ready_to_switch: "needs_attention" },
 };

@@ -8,9 +8,9 @@ import { ensureGuestImage } from "@/lib/guest/build-guest";
 import { QemuProvider } from "@/lib/providers/qemu/provider";
 import type { VmInfo } from "@/lib/providers/types";
 import { failover } from "@/lib/replication/failover";
-import { replicate } from "@/lib/replication/replicate";
+import { replicate, sourceChangeTracking } from "@/lib/replication/replicate";
 import { changeRandomBlocks, fillDisk, seededRandom } from "./content";
-import { diskBytes, diskLabel, labSites, labVms, replicaVmId, type LabSize } from "./estate";
+import { diskBytes, diskLabel, labSites, labVms, replicaVmId, type LabSize, type LabVm } from "./estate";
 import { readLabState, writeLabState } from "./lab-state";
 import { resetLab } from "./reset-lab";
 
@@ -20,6 +20,10 @@ export interface CreateLabOptions {
   guestCacheDir: string;
   size: LabSize;
   log?: (line: string) => void;
+  /** Which VMs to build (default: the demo estate). Tests build one or two. */
+  vms?: LabVm[];
+  /** Site names in the inventory (default: the lab's); tests use their own so runs side by side never meet. */
+  siteNames?: { production: string; dr: string };
 }
 
 export class LabExistsError extends Error {
@@ -29,7 +33,7 @@ export class LabExistsError extends Error {
   }
 }
 
-const cbtName = "cbt";
+const cbtName = sourceChangeTracking;
 const block = 64 * 1024;
 
 export async function createLab(options: CreateLabOptions): Promise<void> {
@@ -46,13 +50,14 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
   const production = new QemuProvider({ siteDir: `${labDir}/${labSites.production.folder}`, guestCacheDir: options.guestCacheDir });
   const dr = new QemuProvider({ siteDir: `${labDir}/${labSites.dr.folder}`, guestCacheDir: options.guestCacheDir });
   const [prodSite, drSite] = [
-    await upsertSite(db, labSites.production.name, "The lab's production site: QEMU VMs in a folder."),
-    await upsertSite(db, labSites.dr.name, "The lab's disaster-recovery site, where the replicas run."),
+    await upsertSite(db, options.siteNames?.production ?? labSites.production.name, "The lab's production site: QEMU VMs in a folder."),
+    await upsertSite(db, options.siteNames?.dr ?? labSites.dr.name, "The lab's disaster-recovery site, where the replicas run."),
   ];
   const prodHost = await upsertHost(db, { siteId: prodSite.id, name: labSites.production.host, providerKind: "qemu", connection: { siteDir: production.site.dir } });
   const drHost = await upsertHost(db, { siteId: drSite.id, name: labSites.dr.host, providerKind: "qemu", connection: { siteDir: dr.site.dir } });
 
-  if (labVms.some((vm) => vm.tinyGuest)) {
+  const estate = options.vms ?? labVms;
+  if (estate.some((vm) => vm.tinyGuest)) {
     log("Preparing the tiny Linux guest (first time only: downloads Debian's kernel and busybox)…");
     await ensureGuestImage(options.guestCacheDir, { log });
   }
@@ -71,7 +76,7 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     return row;
   };
 
-  for (const [index, spec] of labVms.entries()) {
+  for (const [index, spec] of estate.entries()) {
     const seed = 1000 + index * 97;
     log(`${spec.name}: creating the production VM with ${spec.diskUnits.length} disk${spec.diskUnits.length === 1 ? "" : "s"}`);
     const source = await production.createVm(spec.id, {
@@ -137,8 +142,8 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     await changeEveryDisk(production, source, seed * 11, 3);
   }
   writeLabState(labDir, { state: "ready", size, createdAt: new Date().toISOString() });
-  await appendAudit(db, { actorLabel: "system", action: "lab.create", outcome: "ok", details: { size, vms: labVms.length } });
-  log(`The lab is ready: ${labVms.length} replicas in failover.`);
+  await appendAudit(db, { actorLabel: "system", action: "lab.create", outcome: "ok", details: { size, vms: estate.length } });
+  log(`The lab is ready: ${estate.length} replicas in failover.`);
 }
 
 /** Overwrites `blocksPerDisk` random blocks on each disk of a powered-off VM (marking its dirty bitmap). */

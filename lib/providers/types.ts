@@ -88,7 +88,15 @@ export interface DiskHandle {
 /** A point from which changes are tracked. */
 export type ChangeMarker =
   /** Source CBT: a persistent dirty bitmap started at the last replication. */
-  | { kind: "bitmap"; name: string }
+  | {
+      kind: "bitmap";
+      name: string;
+      /**
+       * Read the bitmap in the layers beneath snapshot `below` (failback's own working snapshot sits above the
+       * source's tracking while quick rollback reads it; the failback's own writes are not "changes since").
+       */
+      below?: string;
+    }
   /** Everything written into a snapshot layer (e.g. the replica's failover delta) since it was made. */
   | { kind: "layer"; name: string };
 
@@ -128,6 +136,11 @@ export interface Provider {
   /** Starts change tracking afresh on every disk (a new, empty dirty bitmap `name`; any old one is dropped). */
   restartChangeTracking(vmId: string, name: string): Promise<void>;
   freeSpaceBytes(vmId: string): Promise<number>;
+  /**
+   * Brings the hypervisor's view of a VM back in line after a crash (half-made or half-removed snapshots,
+   * leftover exports); the engine calls it at start-up for every VM of a live failback.
+   */
+  reconcile?(vmId: string): Promise<{ actions: string[]; problems: string[] }>;
 }
 
 export type { ProviderError };

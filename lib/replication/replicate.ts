@@ -27,6 +27,9 @@ export interface ReplicateResult {
   regionBytes: number;
 }
 
+/** The source's change tracking: a dirty bitmap restarted by every replication and by failback's switch. */
+export const sourceChangeTracking = "cbt";
+
 export const restorePointLayer = (seq: number) => `rp-${seq}`;
 
 export async function replicate(request: ReplicateRequest): Promise<ReplicateResult> {

@@ -115,7 +115,10 @@ export class QemuProvider implements Provider {
       if (!this.layersOf(vmId, disk).includes(since.name)) return { available: false, reason: `layer ${since.name} does not exist on ${disk}` };
       return { available: true, regions: await layerAllocatedRegions(this.site.layerFile(vmId, disk, since.name)), granularity: clusterBytes };
     }
-    const files = this.site.chainFiles(vmId, disk);
+    if (since.below !== undefined && !this.layersOf(vmId, disk).includes(since.below)) {
+      return { available: false, reason: `snapshot ${since.below} does not exist on ${disk}` };
+    }
+    const files = this.site.chainFiles(vmId, disk, { below: since.below });
     // The bitmap lives in the layer that was on top when tracking started; overlays above it are not seen by it.
     for (let i = files.length - 1; i >= 0; i--) {
       const file = files[i] as string;
@@ -138,6 +141,11 @@ export class QemuProvider implements Provider {
         await ensurePersistentBitmap(files.at(-1) as string, name, clusterBytes);
       }
     });
+  }
+
+  async reconcile(vmId: string): Promise<{ actions: string[]; problems: string[] }> {
+    const { actions, problems } = await snapshots.reconcileVm(this.site, vmId);
+    return { actions, problems };
   }
 
   freeSpaceBytes(_vmId: string): Promise<number> {

@@ -1,0 +1,61 @@
+// The invariants of reliability-plan.md as test helpers: writes made on the running replica (I2), and a
+// watcher that samples both VMs' power states throughout a test (I3).
+import { hasPattern } from "@/lib/providers/qemu/testing/vms";
+import type { QemuProvider } from "@/lib/providers/qemu/provider";
+import { seededRandom } from "@/lib/lab/content";
+import { topFile } from "./harness";
+
+export interface RecordedWrite {
+  disk: string;
+  offset: number;
+  length: number;
+  pattern: number;
+}
+
+/** Writes through the running replica (its own block layer), as users would, and remembers each one. */
+export async function generateReplicaWrites(dr: QemuProvider, replicaVmId: string, disks: string[], count: number, seed: number): Promise<RecordedWrite[]> {
+  const random = seededRandom(seed);
+  const writes: RecordedWrite[] = [];
+  const block = 64 * 1024;
+  for (let i = 0; i < count; i++) {
+    const disk = disks[i % disks.length] as string;
+    const offset = Math.floor(random() * 200) * block;
+    const pattern = 0x40 + Math.floor(random() * 150);
+    await dr.writePatternThroughRunningVm(replicaVmId, disk, offset, block, pattern);
+    writes.push({ disk, offset, length: block, pattern });
+  }
+  return writes;
+}
+
+/** I2: the last write to each place is on production. Returns the writes that are missing. */
+export async function missingWrites(production: QemuProvider, vmId: string, writes: RecordedWrite[]): Promise<RecordedWrite[]> {
+  const last = new Map<string, RecordedWrite>();
+  for (const w of writes) last.set(`${w.disk}:${w.offset}`, w);
+  const missing: RecordedWrite[] = [];
+  for (const w of last.values()) {
+    if (!(await hasPattern(topFile(production, vmId, w.disk), w.pattern, w.offset, w.length))) missing.push(w);
+  }
+  return missing;
+}
+
+/** I3: samples both power states every 100 ms; `stop()` says whether they were ever both running. */
+export function watchNeverBothRunning(production: QemuProvider, productionVmId: string, dr: QemuProvider, replicaVmId: string) {
+  let bothRunning = 0;
+  let samples = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const [p, r] = await Promise.all([production.powerState(productionVmId).catch(() => "off"), dr.powerState(replicaVmId).catch(() => "off")]);
+      samples++;
+      if (p === "running" && r === "running") bothRunning++;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { bothRunning, samples };
+    },
+  };
+}

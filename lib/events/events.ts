@@ -1,0 +1,38 @@
+// Events: every step start/progress/finish, state change, warning and error of a failback is a row, written
+// in the same transaction as the change it describes, plus a NOTIFY on commit. The rows are the truth; the
+// NOTIFY only wakes listeners, which then re-read rows after the last id they have (Last-Event-ID replay).
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import type { DbOrTx } from "@/lib/db/client";
+import { events, type Event } from "@/lib/db/schema";
+
+/** The channel that carries a session id whenever that session has new events. */
+export const eventsChannel = "failback_events";
+
+export type EventLevel = Event["level"];
+
+export interface NewEvent {
+  sessionId: string;
+  itemId?: string | null;
+  type: string;
+  level?: EventLevel;
+  payload?: Record<string, unknown>;
+}
+
+export async function appendEvent(tx: DbOrTx, event: NewEvent): Promise<number> {
+  const [row] = await tx
+    .insert(events)
+    .values({ sessionId: event.sessionId, itemId: event.itemId ?? null, type: event.type, level: event.level ?? "info", payload: event.payload ?? {} })
+    .returning({ id: events.id });
+  // Delivered when the transaction commits, never for a rolled-back change.
+  await tx.execute(sql`select pg_notify(${eventsChannel}, ${event.sessionId})`);
+  return (row as { id: number }).id;
+}
+
+export async function eventsAfter(db: DbOrTx, sessionId: string, afterId = 0, limit = 500): Promise<Event[]> {
+  return db
+    .select()
+    .from(events)
+    .where(and(eq(events.sessionId, sessionId), gt(events.id, afterId)))
+    .orderBy(asc(events.id))
+    .limit(limit);
+}
