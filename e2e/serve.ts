@@ -1,9 +1,14 @@
 // Playwright's web server: `next start` on the production build (made by `npm test` before Playwright runs),
 // with a database and data folder of this run's own, prepared the way `npm start` prepares them (migrations,
-// first admin) and removed again when Playwright stops it.
+// first admin), a small lab of real QEMU VMs in failover, and a failback worker in this process — all removed
+// again when Playwright stops it.
 import fs from "node:fs";
+import path from "node:path";
 import { spawn } from "node:child_process";
 import { connect } from "@/lib/db/client";
+import { startWorker } from "@/lib/engine";
+import { createLab } from "@/lib/lab/create-lab";
+import { stopProcessesMentioning } from "@/lib/providers/qemu/processes";
 import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
 import { createTestDatabase } from "@/lib/testing/test-database";
 import { e2eRun } from "./support/run";
@@ -19,6 +24,21 @@ await bootstrapAdmin(setup.db, { email: e2eRun.adminEmail, password: e2eRun.admi
 await setup.close();
 fs.writeFileSync(e2eRun.databaseFile, databaseUrl);
 
+// The lab: small VMs (one 16 MiB disk, no OS) replicated twice and failed over, with writes on both sides.
+const guestCacheDir = path.join(dataDir, "guest-cache");
+const labDb = connect(databaseUrl, { max: 2 });
+await createLab({ db: labDb.db, labDir: path.join(dataDir, "lab"), guestCacheDir, size: "small", vms: e2eRun.labVms });
+await labDb.close();
+
+// A worker with short leases and polling, as the integration tests use.
+const workerDb = connect(databaseUrl, { max: 6 });
+const worker = await startWorker({
+  db: workerDb.db,
+  databaseUrl,
+  settings: { leaseMs: 5000, stepAttempts: 2, retryDelayMs: 300, concurrency: 2, pollSeconds: 0.5, guestCacheDir, rangeBytes: 2 * 1024 * 1024 },
+  log: (line) => console.log(`[e2e worker] ${line}`),
+});
+
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_ENV: "production",
@@ -26,11 +46,16 @@ const env: NodeJS.ProcessEnv = {
   FAILBACK_DATA_DIR: dataDir,
   // Tight sign-in limits keep the throttling paths short.
   FAILBACK_SIGNIN_MAX_PER_ACCOUNT: "5",
+  // The worker runs in this process (above), not inside next start.
+  FAILBACK_WORKER: "0",
   NEXT_TELEMETRY_DISABLED: "1",
 };
 const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(e2eRun.port), "-H", "127.0.0.1"], { env, stdio: "inherit" });
 
 async function cleanUp() {
+  await worker.stop().catch(() => {});
+  await workerDb.close().catch(() => {});
+  await stopProcessesMentioning(dataDir, 0).catch(() => 0);
   await database.drop().catch(() => {});
   fs.rmSync(dataDir, { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, masterKey } from "@/lib/config";
 import { connect } from "@/lib/db/client";
 import { startEmbeddedPostgres, type EmbeddedServer } from "@/lib/db/embedded";
 import { applyMigrations } from "@/lib/db/migrate";
+import { engineSettingsFromConfig, startWorker, type Worker } from "@/lib/engine";
 import { createLab } from "@/lib/lab/create-lab";
 import { labRemovedByUser, readLabState } from "@/lib/lab/lab-state";
 import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
@@ -22,13 +23,15 @@ async function main() {
   masterKey(cfg); // generated into the data folder on first start when FAILBACK_SECRET_KEY is unset
 
   // What is running, for a clean stop on SIGINT/SIGTERM.
-  const running: { embedded?: EmbeddedServer; web?: WebServer } = {};
+  const running: { embedded?: EmbeddedServer; web?: WebServer; worker?: Worker; closeWorkerDb?: () => Promise<void> } = {};
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping…`);
     await running.web?.close().catch(() => {});
+    await running.worker?.stop().catch(() => {});
+    await running.closeWorkerDb?.().catch(() => {});
     await running.embedded?.stop().catch(() => {});
     releaseLock();
     process.exit(0);
@@ -66,6 +69,13 @@ async function main() {
   if (!dev) ensureBuild(projectDir, log);
   running.web = await startWebServer({ dir: projectDir, host: cfg.host, port: cfg.port, dev, trustProxy: cfg.trustProxy });
   log(`Ready: ${running.web.url}`);
+
+  // The embedded default runs the failback workers in this process; `npm run worker` adds more anywhere.
+  if (cfg.engine.inProcessWorker) {
+    const workerDb = connect(databaseUrl, { max: cfg.engine.concurrency + 3 });
+    running.closeWorkerDb = workerDb.close;
+    running.worker = await startWorker({ db: workerDb.db, databaseUrl, settings: engineSettingsFromConfig(), log: (line) => log(`worker: ${line}`) });
+  }
 
   // A newcomer should see replicas with real differences: build the lab once, in the background, while the
   // app already serves (the replicas page fills in as VMs are recorded). FAILBACK_LAB=0 turns this off.

@@ -7,6 +7,8 @@ export const e2eRun = {
   port: Number(process.env.FAILBACK_E2E_PORT ?? 3100),
   adminEmail: "admin@failback.local",
   adminPassword: process.env.FAILBACK_E2E_ADMIN_PASSWORD ?? "e2e-admin-password-1",
+  /** The e2e lab: six replicas in failover, one small disk each (tests take them in order, each its own). */
+  labVms: ["e2e-01", "e2e-02", "e2e-03", "e2e-04", "e2e-05", "e2e-06"].map((id) => ({ id, name: id, tinyGuest: false, guestAgent: false, diskUnits: [1] })),
   get dataDir() {
     return path.join(os.tmpdir(), `failback-e2e-${this.id}`);
   },
