@@ -17,7 +17,7 @@ export { startFailbackSchema } from "./start-session";
 export { startWorker, type Worker, type WorkerOptions } from "./worker";
 export { engineSettingsFromConfig, type EngineSettings } from "./settings";
 export { snapshotNames } from "./names";
-export { stepsOf, phaseOf, type RunnablePlan, type PlannedStep, type StepKind } from "./plans";
+export { stepsOf, phaseOf, titleOfStep, type RunnablePlan, type PlannedStep, type StepKind, type PlanOptions } from "./plans";
 export { resolveSwitchTime } from "./switch-time";
 
 export interface EngineOptions {

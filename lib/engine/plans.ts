@@ -173,3 +173,14 @@ export function phaseOf(plan: RunnablePlan): StepPhase {
 export function isRunnablePlan(name: string | null): name is RunnablePlan {
   return name !== null && (planNames as readonly string[]).includes(name);
 }
+
+/** The title a recorded step is shown with (steps are stored by kind; titles depend on the item's options). */
+export function titleOfStep(phase: StepPhase, kind: string, options: PlanOptions): string {
+  const plans: RunnablePlan[] =
+    phase === "undo" ? ["undo_after_switch", "undo_before_switch"] : phase === "cancel" ? ["cancel_phase1"] : [phase as RunnablePlan];
+  for (const plan of plans) {
+    const found = stepsOf(plan, options).find((s) => s.kind === kind);
+    if (found) return found.title;
+  }
+  return kind.replace(/_/g, " ");
+}
