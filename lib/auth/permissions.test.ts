@@ -16,6 +16,7 @@ const expected: Record<Permission, [admin: boolean, operator: boolean, viewer: b
   "users.write": [true, false, false],
   "hosts.write": [true, false, false],
   "settings.write": [true, false, false],
+  "profile.write": [true, true, true],
 };
 
 describe("role → permission mapping", () => {

@@ -15,11 +15,14 @@ export const permissions = [
   "users.write",
   "hosts.write",
   "settings.write",
+  "profile.write",
 ] as const;
 
 export type Permission = (typeof permissions)[number];
 
 const read: Permission[] = ["replica.read", "session.read", "schedule.read"];
+/** One's own profile and API tokens: every signed-in user manages their own. */
+const own: Permission[] = ["profile.write"];
 const operate: Permission[] = [
   "failback.start",
   "failback.switch",
@@ -32,9 +35,9 @@ const operate: Permission[] = [
 const administer: Permission[] = ["users.write", "hosts.write", "settings.write"];
 
 export const rolePermissions: Record<UserRole, ReadonlySet<Permission>> = {
-  admin: new Set([...read, ...operate, ...administer]),
-  operator: new Set([...read, ...operate]),
-  viewer: new Set(read),
+  admin: new Set([...own, ...read, ...operate, ...administer]),
+  operator: new Set([...own, ...read, ...operate]),
+  viewer: new Set([...own, ...read]),
 };
 
 export function can(role: UserRole, permission: Permission): boolean {

@@ -345,6 +345,29 @@ export const auditLog = pgTable(
   (t) => [index("audit_log_at").on(t.at), index("audit_log_actor").on(t.actorUserId)],
 );
 
+/**
+ * API tokens for scripts and the command line: `fbk_<random>`, shown once; only the SHA-256 of the whole token
+ * is stored. A token carries no role of its own: every request reads its user's current role and status.
+ */
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id),
+    name: text("name").notNull(),
+    /** The first characters of the token (`fbk_` + 8), enough to recognise it in a list, useless to an attacker. */
+    prefix: text("prefix").notNull(),
+    /** Hex SHA-256 of the whole token: the secret is long and random, so a fast hash suffices. */
+    secretHash: text("secret_hash").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("api_tokens_secret_hash_key").on(t.secretHash), index("api_tokens_user").on(t.userId)],
+);
+
 // ── inferred types ─────────────────────────────────────────────────────────────────────────────
 export type UserRole = (typeof userRoles)[number];
 export type ReplicaState = (typeof replicaStates)[number];
@@ -362,3 +385,4 @@ export type FailbackStep = typeof failbackSteps.$inferSelect;
 export type SwitchSchedule = typeof switchSchedules.$inferSelect;
 export type Event = typeof events.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;

@@ -22,6 +22,8 @@ export interface RunnerDeps {
   owner: string;
   /** Test hook: called after a step's side effect and before its database commit (crash tests kill here). */
   afterEffect?: (step: StepKind, plan: RunnablePlan) => void;
+  /** Test hook: awaited before a step's side effect (tests hold a step here to act "during" it). */
+  beforeStep?: (step: StepKind, plan: RunnablePlan) => Promise<void>;
 }
 
 const finishEvent: Record<RunnablePlan, EngineEvent> = {
@@ -218,6 +220,7 @@ class ItemRun {
       };
 
       try {
+        await this.deps.beforeStep?.(planned.kind, plan);
         const outcome = await stepImpls[planned.kind](stepRun);
         await progress.flush();
         this.deps.afterEffect?.(planned.kind, plan);

@@ -18,6 +18,7 @@ export interface WorkerOptions {
   databaseUrl: string;
   settings: EngineSettings;
   afterEffect?: RunnerDeps["afterEffect"];
+  beforeStep?: RunnerDeps["beforeStep"];
   log?: (line: string) => void;
 }
 
@@ -37,7 +38,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   await reconcileHypervisors(db, settings.guestCacheDir, log);
 
   const running = new Set<string>();
-  const deps: RunnerDeps = { db, settings, owner, afterEffect: options.afterEffect };
+  const deps: RunnerDeps = { db, settings, owner, afterEffect: options.afterEffect, beforeStep: options.beforeStep };
   const work = async (itemId: string) => {
     if (running.has(itemId)) return;
     running.add(itemId);

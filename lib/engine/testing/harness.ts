@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { events, failbackItems, failbackSessions, hosts, replicas, sites, vms, type ItemState } from "@/lib/db/schema";
+import { upsertDisk, upsertVm } from "@/lib/db/queries/estate";
 import { createLab } from "@/lib/lab/create-lab";
 import { labSites, replicaVmId, type LabVm } from "@/lib/lab/estate";
 import { stopProcessesMentioning } from "@/lib/providers/qemu/processes";
@@ -119,4 +120,71 @@ export async function sameContent(fileA: string, fileB: string): Promise<{ same:
 /** The top file of a VM's disk chain. */
 export function topFile(provider: QemuProvider, vmId: string, disk: string): string {
   return provider.site.chainFiles(vmId, disk).at(-1) as string;
+}
+
+/** A VM "already recovered elsewhere" (e.g. restored from backup) on the production host: empty disks like the replica's. */
+export async function addRecoveredVm(db: Db, lab: TestLab, like: string, id: string): Promise<string> {
+  const source = await lab.production.getVm(like);
+  const vm = await lab.production.createVm(id, {
+    name: id,
+    cpus: source.cpus,
+    memoryMib: source.memoryMib,
+    guestAgent: false,
+    guest: "none",
+    disks: source.disks.map((d) => ({ label: d.label, sizeBytes: d.sizeBytes })),
+  });
+  const [host] = await db
+    .select({ id: hosts.id })
+    .from(hosts)
+    .innerJoin(sites, eq(sites.id, hosts.siteId))
+    .where(eq(sites.name, lab.siteNames.production));
+  if (!host) throw new Error("the test lab has no production host");
+  const row = await upsertVm(db, { hostId: host.id, externalId: vm.id, name: vm.name, cpus: vm.cpus, memoryMib: vm.memoryMib, guestAgent: vm.guestAgent, config: vm.config });
+  for (const disk of vm.disks) await upsertDisk(db, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
+  return row.id;
+}
+
+export async function productionHostId(db: Db, lab: TestLab): Promise<string> {
+  const [host] = await db
+    .select({ id: hosts.id })
+    .from(hosts)
+    .innerJoin(sites, eq(sites.id, hosts.siteId))
+    .where(eq(sites.name, lab.siteNames.production));
+  if (!host) throw new Error("the test lab has no production host");
+  return host.id;
+}
+
+/** A qcow2 copy of a disk's whole chain as it is now (to prove later that it did not change). */
+export async function snapshotCopy(file: string, into: string): Promise<string> {
+  await execFileAsync("qemu-img", ["convert", "-U", "-f", "qcow2", "-O", "qcow2", file, into]);
+  return into;
+}
+
+/** A gate a test holds a step at: `reached` resolves when the step arrives, `release()` lets it go on. */
+export function stepGate(kind: string) {
+  let reach!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((r) => (reach = r));
+  const released = new Promise<void>((r) => (release = r));
+  let armed = true;
+  return {
+    reached,
+    release,
+    hook: async (step: string) => {
+      if (!armed || step !== kind) return;
+      armed = false;
+      reach();
+      await released;
+    },
+  };
+}
+
+/** The wall-clock time of `instant` in `timeZone`, as the wizard sends it (YYYY-MM-DDTHH:mm:ss). */
+export function localTimeIn(timeZone: string, instant: Date): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+      .formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`;
 }
