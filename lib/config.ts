@@ -36,6 +36,7 @@ const schema = z.object({
   FAILBACK_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(1),
   FAILBACK_STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   FAILBACK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  FAILBACK_TRANSFER_RANGE_MIB: z.coerce.number().int().min(1).max(4096).optional(),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -80,6 +81,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollSeconds: e.FAILBACK_POLL_SECONDS,
       stepAttempts: e.FAILBACK_STEP_ATTEMPTS,
       retryDelayMs: e.FAILBACK_RETRY_DELAY_MS,
+      transferRangeBytes: e.FAILBACK_TRANSFER_RANGE_MIB ? e.FAILBACK_TRANSFER_RANGE_MIB * 1024 * 1024 : undefined,
     },
     secretKeyHex: e.FAILBACK_SECRET_KEY,
   };

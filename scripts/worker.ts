@@ -23,11 +23,18 @@ function crashHook(): ((step: StepKind, plan: string) => void) | undefined {
   };
 }
 
+/** Crash tests only: FAILBACK_TEST_STEP_DELAY_MS slows every step down, so random kills land inside phases. */
+function stepDelayHook(): (() => Promise<void>) | undefined {
+  const ms = Number(process.env.FAILBACK_TEST_STEP_DELAY_MS ?? 0);
+  if (process.env.FAILBACK_TEST_HOOKS !== "1" || !(ms > 0)) return undefined;
+  return () => new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function main() {
   const cfg = loadConfig();
   const database = await openToolDatabase(cfg, log);
   const connection = connect(database.url, { max: cfg.engine.concurrency + 3 });
-  const worker = await startWorker({ db: connection.db, databaseUrl: database.url, settings: engineSettingsFromConfig(), afterEffect: crashHook(), log });
+  const worker = await startWorker({ db: connection.db, databaseUrl: database.url, settings: engineSettingsFromConfig(), afterEffect: crashHook(), beforeStep: stepDelayHook(), log });
   const stop = async (signal: string) => {
     log(`${signal}: stopping (running steps resume from their checkpoints in the next worker)`);
     await worker.stop().catch(() => {});

@@ -106,6 +106,7 @@ class ItemRun {
   }
 
   async drive(): Promise<void> {
+    await this.fenceHypervisorAccess();
     for (;;) {
       const item = await this.loadItem();
       if (terminalStates.includes(item.state) || item.state === "needs_attention") return;
@@ -139,6 +140,23 @@ class ItemRun {
   }
 
   private announcedTakeover = false;
+
+  /**
+   * Whatever disk access an earlier owner left open (it crashed, or stalled past its lease and may wake up)
+   * is ended before this owner touches the disks: its late writes then have nowhere to go.
+   */
+  private async fenceHypervisorAccess(): Promise<void> {
+    const ctx = await loadItemContext(this.deps.db, this.lease.itemId, this.deps.settings.guestCacheDir);
+    let ended = 0;
+    for (const vm of [ctx.replicaVm, ctx.target]) {
+      if (vm) ended += (await vm.provider.releaseDiskAccess?.(vm.ext)) ?? 0;
+    }
+    if (ended > 0) {
+      await this.tx((tx) =>
+        appendEvent(tx, { sessionId: ctx.session.id, itemId: ctx.item.id, type: "worker.fenced", level: "warning", payload: { endedDiskAccess: ended, previousOwner: this.lease.takenOverFrom } }),
+      );
+    }
+  }
 
   private async announceTakeover(item: FailbackItem): Promise<void> {
     this.announcedTakeover = true;
@@ -179,7 +197,7 @@ class ItemRun {
   private async runStep(item: FailbackItem, plan: RunnablePlan, row: FailbackStep, planned: PlannedStep, all: FailbackStep[]): Promise<"done" | "stopped"> {
     const { settings } = this.deps;
     const base = { sessionId: item.sessionId, itemId: item.id };
-    const stepInfo = { stepId: row.id, kind: planned.kind, title: planned.title, phase: row.phase, seq: row.seq };
+    const stepInfo = { stepId: row.id, kind: planned.kind, title: planned.title, phase: row.phase, seq: row.seq, worker: this.lease.owner, leaseAttempt: this.lease.attempt };
 
     if (planned.skipWhen) {
       await this.tx(async (tx) => {
@@ -221,6 +239,9 @@ class ItemRun {
 
       try {
         await this.deps.beforeStep?.(planned.kind, plan);
+        // A worker that stalled (stopped, swapped out) since the step was marked running must not cause the
+        // side effect if its lease went meanwhile: check it once more right before.
+        await this.tx(async () => {});
         const outcome = await stepImpls[planned.kind](stepRun);
         await progress.flush();
         this.deps.afterEffect?.(planned.kind, plan);

@@ -28,5 +28,6 @@ export function engineSettingsFromConfig(): EngineSettings {
     concurrency: cfg.engine.concurrency,
     pollSeconds: cfg.engine.pollSeconds,
     guestCacheDir: cfg.guestCacheDir,
+    rangeBytes: cfg.engine.transferRangeBytes,
   };
 }

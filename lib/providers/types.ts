@@ -141,6 +141,12 @@ export interface Provider {
    * leftover exports); the engine calls it at start-up for every VM of a live failback.
    */
   reconcile?(vmId: string): Promise<{ actions: string[]; problems: string[] }>;
+  /**
+   * Ends every block-access session (export) left open on the VM's disks by a worker that crashed or lost its
+   * lease: the new owner calls it before working, so a stale worker's late writes find no disk to write to.
+   * Returns how many were ended.
+   */
+  releaseDiskAccess?(vmId: string): Promise<number>;
 }
 
 export type { ProviderError };

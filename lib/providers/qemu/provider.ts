@@ -18,6 +18,7 @@ import { dirtyRegions, ensurePersistentBitmap, layerAllocatedRegions, listBitmap
 import { createVm, ensureVmLike, vmInfo, type NewVmConfig } from "./create-vm";
 import { openChainForRead, openChainForWrite } from "./disk-access";
 import { freeSpaceBytes } from "./free-space";
+import { stopLeftoverStorageDaemon } from "./storage-daemon";
 import * as power from "./power";
 import { Site, vmIdPattern } from "./site";
 import * as snapshots from "./snapshots";
@@ -146,6 +147,17 @@ export class QemuProvider implements Provider {
   async reconcile(vmId: string): Promise<{ actions: string[]; problems: string[] }> {
     const { actions, problems } = await snapshots.reconcileVm(this.site, vmId);
     return { actions, problems };
+  }
+
+  async releaseDiskAccess(vmId: string): Promise<number> {
+    const runDir = this.site.runDir(vmId);
+    if (!fs.existsSync(runDir)) return 0;
+    let ended = 0;
+    for (const file of fs.readdirSync(runDir)) {
+      const match = /^nbd-(.+)\.pid$/.exec(file);
+      if (match) ended += (await stopLeftoverStorageDaemon(runDir, match[1] as string)).length;
+    }
+    return ended;
   }
 
   freeSpaceBytes(_vmId: string): Promise<number> {

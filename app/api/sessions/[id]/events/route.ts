@@ -1,0 +1,51 @@
+// The dashboard's live feed of one failback session (server-sent events), for the signed-in browser.
+// Replays after Last-Event-ID (or ?after= on the first connection), then follows new events; a user disabled
+// or stripped of session.read meanwhile has the stream closed within seconds.
+import { eq } from "drizzle-orm";
+import { currentActor } from "@/lib/auth/actor";
+import { can } from "@/lib/auth/permissions";
+import { db } from "@/lib/db/client";
+import { appendAudit } from "@/lib/db/queries/audit";
+import { findUserById } from "@/lib/db/queries/users";
+import { failbackSessions } from "@/lib/db/schema";
+import { lastEventIdOf, sessionEventStream, sseResponse } from "@/lib/events/stream";
+
+export const dynamic = "force-dynamic";
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function refuse(status: number, message: string): Response {
+  return Response.json({ error: message }, { status, headers: { "Cache-Control": "no-store" } });
+}
+
+export async function GET(request: Request, context: { params: Promise<{ id: string }> }) {
+  const actor = await currentActor();
+  if (!actor) return refuse(401, "Sign in to continue.");
+  const { id } = await context.params;
+  if (!can(actor.role, "session.read")) {
+    await appendAudit(db(), {
+      actorUserId: actor.userId,
+      actorLabel: actor.email,
+      action: "session.stream",
+      outcome: "denied",
+      targetType: "failback_session",
+      targetId: id.slice(0, 64),
+      reason: "missing permission session.read",
+      clientIp: actor.clientIp,
+      userAgent: actor.userAgent,
+    });
+    return refuse(403, `Your role (${actor.role}) may not follow failback sessions.`);
+  }
+  if (!uuidPattern.test(id)) return refuse(404, "No such failback session.");
+  const [session] = await db().select({ id: failbackSessions.id }).from(failbackSessions).where(eq(failbackSessions.id, id));
+  if (!session) return refuse(404, "No such failback session.");
+
+  // Re-checked from the database while the stream is open (the request's cookies are not re-read).
+  const { userId } = actor;
+  const version = (await findUserById(db(), userId))?.sessionVersion;
+  const stillAllowed = async () => {
+    const user = await findUserById(db(), userId);
+    return Boolean(user && !user.disabledAt && user.sessionVersion === version && can(user.role, "session.read"));
+  };
+  return sseResponse(sessionEventStream({ sessionId: id, afterId: lastEventIdOf(request), signal: request.signal, stillAllowed }));
+}

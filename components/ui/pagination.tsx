@@ -1,0 +1,36 @@
+import Link from "next/link";
+
+/** Previous / next links that keep every other search parameter. */
+export function Pagination({ page, pageSize, total, hrefFor }: { page: number; pageSize: number; total: number; hrefFor: (page: number) => string }) {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  const first = total === 0 ? 0 : (page - 1) * pageSize + 1;
+  const last = Math.min(total, page * pageSize);
+  const link = "rounded-md px-3 py-1.5 ring-1 ring-slate-300 hover:bg-slate-50";
+  const off = "rounded-md px-3 py-1.5 text-slate-400 ring-1 ring-slate-200";
+  return (
+    <nav aria-label="Pages" className="mt-4 flex flex-wrap items-center justify-between gap-3 text-sm">
+      <p className="text-slate-600" data-testid="page-summary">
+        {total === 0 ? "Nothing matches." : `${first}–${last} of ${total}`}
+      </p>
+      <div className="flex items-center gap-2">
+        {page > 1 ? (
+          <Link className={link} href={hrefFor(page - 1)} rel="prev">
+            ← Previous
+          </Link>
+        ) : (
+          <span className={off}>← Previous</span>
+        )}
+        <span className="tabular-nums text-slate-600">
+          Page {Math.min(page, pages)} of {pages}
+        </span>
+        {page < pages ? (
+          <Link className={link} href={hrefFor(page + 1)} rel="next">
+            Next →
+          </Link>
+        ) : (
+          <span className={off}>Next →</span>
+        )}
+      </div>
+    </nav>
+  );
+}

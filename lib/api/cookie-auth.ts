@@ -1,0 +1,33 @@
+// Authenticating the browser's sign-in cookie (the dashboard calling the API): the same check every page and
+// server action makes (currentActor), plus the cross-site rule for writes.
+import { currentActor } from "@/lib/auth/actor";
+import type { RequestInfo } from "@/lib/auth/request-info";
+import type { Db } from "@/lib/db/client";
+import { findUserById } from "@/lib/db/queries/users";
+import { ApiDenial } from "./denial";
+import type { ApiPrincipal } from "./principal";
+import { crossSiteRefusal } from "./same-origin";
+
+export const signInMessage = "Sign in, or send an API token as `Authorization: Bearer <token>`.";
+
+export async function authenticateCookie(db: Db, request: Request, info: RequestInfo): Promise<ApiPrincipal> {
+  // currentActor needs Next's request scope; outside one (a unit test calling a handler) there is no cookie
+  // session to find, which is the same answer as an invalid cookie.
+  const actor = await currentActor().catch(() => null);
+  const user = actor ? await findUserById(db, actor.userId) : undefined;
+  if (!actor || !user) throw new ApiDenial("UNAUTHENTICATED", signInMessage, "no valid sign-in cookie");
+  const principal: ApiPrincipal = {
+    userId: actor.userId,
+    email: actor.email,
+    role: actor.role,
+    via: "cookie",
+    tokenId: null,
+    tokenPrefix: null,
+    sessionVersion: user.sessionVersion,
+    clientIp: info.clientIp,
+    userAgent: info.userAgent,
+  };
+  const crossSite = crossSiteRefusal(request);
+  if (crossSite) throw new ApiDenial("FORBIDDEN", "Cross-site requests are refused: call the API from this site's own pages, or with an API token.", crossSite, principal);
+  return principal;
+}

@@ -1,0 +1,42 @@
+// Authenticating an API token: the token must exist and be live, and its user must be enabled. The user row is
+// read on every request, so the principal carries the user's role as it is now: a downgrade, a disable or a
+// revocation takes effect on the very next request.
+import type { Db } from "@/lib/db/client";
+import { findTokenByHash, touchToken } from "@/lib/db/queries/api-tokens";
+import type { RequestInfo } from "@/lib/auth/request-info";
+import { ApiDenial } from "./denial";
+import type { ApiPrincipal } from "./principal";
+import { hashTokenSecret, looksLikeToken } from "./token-secret";
+import { recordTokenFailure, tokenClientThrottled } from "./token-throttle";
+
+// One answer for every kind of bad token, so a caller cannot tell a revoked token from one that never existed.
+const refusedMessage = "The API token is not valid: it is unknown or revoked, or its user is disabled.";
+
+export async function authenticateToken(db: Db, token: string, info: RequestInfo): Promise<ApiPrincipal> {
+  if (await tokenClientThrottled(db, info.clientIp)) {
+    throw new ApiDenial("THROTTLED", "Too many requests with invalid API tokens from this client; wait a few minutes.", "api token failures throttled");
+  }
+  const refuse = async (reason: string, principal: ApiPrincipal | null = null): Promise<never> => {
+    await recordTokenFailure(db, info.clientIp);
+    throw new ApiDenial("UNAUTHENTICATED", refusedMessage, reason, principal);
+  };
+  if (!looksLikeToken(token)) return refuse("malformed api token");
+  const found = await findTokenByHash(db, hashTokenSecret(token));
+  if (!found) return refuse("unknown api token");
+  const { token: row, user } = found;
+  const principal: ApiPrincipal = {
+    userId: user.id,
+    email: user.email,
+    role: user.role,
+    via: "token",
+    tokenId: row.id,
+    tokenPrefix: row.prefix,
+    sessionVersion: user.sessionVersion,
+    ...info,
+  };
+  if (row.revokedAt) return refuse("revoked api token", principal);
+  if (user.disabledAt) return refuse("api token of a disabled user", principal);
+  // Best effort: a failed "last used" update must not fail the request it describes.
+  await touchToken(db, row.id).catch(() => {});
+  return principal;
+}
