@@ -1,6 +1,6 @@
 // Authenticating the browser's sign-in cookie (the dashboard calling the API): the same check every page and
 // server action makes (currentActor), plus the cross-site rule for writes.
-import { currentActor } from "@/lib/auth/actor";
+import type { Actor } from "@/lib/auth/actor";
 import type { RequestInfo } from "@/lib/auth/request-info";
 import type { Db } from "@/lib/db/client";
 import { findUserById } from "@/lib/db/queries/users";
@@ -10,10 +10,24 @@ import { crossSiteRefusal } from "./same-origin";
 
 export const signInMessage = "Sign in, or send an API token as `Authorization: Bearer <token>`.";
 
-export async function authenticateCookie(db: Db, request: Request, info: RequestInfo): Promise<ApiPrincipal> {
-  // currentActor needs Next's request scope; outside one (a unit test calling a handler) there is no cookie
-  // session to find, which is the same answer as an invalid cookie.
-  const actor = await currentActor().catch(() => null);
+export type CookieActorResolver = () => Promise<Actor | null>;
+
+/**
+ * The signed-in user of the request's cookie. Loaded on demand: only cookie requests need next-auth, and
+ * outside Next's request scope (a test calling a handler) there is no cookie session to find — the same answer
+ * as an invalid cookie.
+ */
+export const actorFromCookie: CookieActorResolver = async () => {
+  try {
+    const { currentActor } = await import("@/lib/auth/actor");
+    return await currentActor();
+  } catch {
+    return null;
+  }
+};
+
+export async function authenticateCookie(db: Db, request: Request, info: RequestInfo, resolveActor: CookieActorResolver = actorFromCookie): Promise<ApiPrincipal> {
+  const actor = await resolveActor();
   const user = actor ? await findUserById(db, actor.userId) : undefined;
   if (!actor || !user) throw new ApiDenial("UNAUTHENTICATED", signInMessage, "no valid sign-in cookie");
   const principal: ApiPrincipal = {

@@ -1,0 +1,121 @@
+// Who may call the API at all (real PostgreSQL, route handlers called directly): anonymous and malformed
+// credentials are refused and audited; a revoked token, a disabled user and a downgraded role take effect on
+// the very next request; failed tokens are throttled per client.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDatabase } from "@/lib/testing/db";
+import { updateUserAccess } from "@/lib/db/queries/users";
+import { revokeTokenOfUser } from "@/lib/db/queries/api-tokens";
+import { call, denialsOf, errorOf, fingerprint, userWithToken, type TokenUser } from "./testing/fixtures";
+import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
+import { tokenFailureLimits } from "./token-throttle";
+
+const database = testDatabase();
+const { db, sql } = database;
+let routes: ApiRoutes;
+
+beforeAll(async () => {
+  routes = await loadApiRoutes();
+});
+afterAll(async () => {
+  await closeApiResources();
+  await database.close();
+});
+
+const anonymousDenials = async (clientIp: string, action: string) =>
+  sql`select reason from audit_log where actor_user_id is null and action = ${action} and outcome = 'denied' and client_ip = ${clientIp} order by id`;
+
+describe("authentication", () => {
+  it("refuses a request without credentials with 401 and audits it as anonymous", async () => {
+    const response = await call(routes.listReplicas, "/api/v1/replicas", { clientIp: "10.1.0.1" });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect((await errorOf(response)).code).toBe("UNAUTHENTICATED");
+    expect((await anonymousDenials("10.1.0.1", "replica.list")).map((r) => r.reason)).toEqual(["no credentials"]);
+  });
+
+  it("refuses a malformed Authorization header, an unknown token and a token-shaped guess alike", async () => {
+    const clientIp = "10.1.0.2";
+    for (const headers of [{ authorization: "Basic YWRtaW46YWRtaW4=" }, { authorization: "Bearer" }, { authorization: "Bearer fbk_short" }, { authorization: `Bearer fbk_${"A".repeat(43)}` }]) {
+      const response = await call(routes.me, "/api/v1/me", { headers, clientIp });
+      expect(response.status).toBe(401);
+      expect((await errorOf(response)).code).toBe("UNAUTHENTICATED");
+    }
+    expect((await anonymousDenials(clientIp, "api.me")).map((r) => r.reason)).toEqual(["malformed Authorization header", "malformed Authorization header", "malformed api token", "unknown api token"]);
+  });
+
+  it("never lets a cookie stand in for a session outside a signed-in browser", async () => {
+    const response = await call(routes.me, "/api/v1/me", { headers: { cookie: "authjs.session-token=forged" }, clientIp: "10.1.0.3" });
+    expect(response.status).toBe(401);
+    expect((await anonymousDenials("10.1.0.3", "api.me")).map((r) => r.reason)).toEqual(["no valid sign-in cookie"]);
+  });
+
+  it("accepts a live token with its user's current role and records when it was used", async () => {
+    const operator = await userWithToken(db, "operator");
+    const response = await call(routes.me, "/api/v1/me", { token: operator.token });
+    expect(response.status).toBe(200);
+    const me = (await response.json()) as { email: string; role: string; via: string; permissions: string[] };
+    expect(me).toMatchObject({ email: operator.user.email, role: "operator", via: "token" });
+    expect(me.permissions).toContain("failback.commit");
+    const [row] = await sql`select last_used_at from api_tokens where id = ${operator.tokenId}`;
+    expect(row?.last_used_at).toBeInstanceOf(Date);
+  });
+});
+
+describe("a token follows its user, at once", () => {
+  let alice: TokenUser;
+  beforeAll(async () => {
+    alice = await userWithToken(db, "operator", "alice");
+  });
+
+  it("refuses a revoked token on the next request and names its user in the audit row", async () => {
+    const bob = await userWithToken(db, "admin", "bob");
+    expect((await call(routes.listSessions, "/api/v1/sessions", { token: bob.token })).status).toBe(200);
+    await revokeTokenOfUser(db, bob.user.id, bob.tokenId);
+    const response = await call(routes.listSessions, "/api/v1/sessions", { token: bob.token });
+    expect(response.status).toBe(401);
+    expect((await errorOf(response)).message).toMatch(/unknown or revoked/);
+    expect((await denialsOf(sql, bob.user.id, "session.list")).map((d) => d.reason)).toEqual(["revoked api token"]);
+  });
+
+  it("acts with the downgraded role on the next request: 403, nothing changed, the denial audited", async () => {
+    const body = { items: [{ replicaId: "00000000-0000-4000-8000-000000000001", target: "original" }], switchMode: "manual" };
+    const before = await call(routes.startSession, "/api/v1/sessions", { token: alice.token, body });
+    expect((await errorOf(before)).code).toBe("NOT_FOUND"); // allowed to try: the engine found no such replica
+    await updateUserAccess(db, alice.user.id, { role: "viewer" });
+    const digest = await fingerprint(sql, alice.user.id, []);
+    const after = await call(routes.startSession, "/api/v1/sessions", { token: alice.token, body });
+    expect(after.status).toBe(403);
+    expect((await errorOf(after)).code).toBe("FORBIDDEN");
+    expect(await fingerprint(sql, alice.user.id, [])).toBe(digest);
+    expect((await denialsOf(sql, alice.user.id, "failback.start")).map((d) => d.reason)).toEqual(["missing permission failback.start"]);
+    // What a viewer may do still works with the same token.
+    expect((await call(routes.listReplicas, "/api/v1/replicas", { token: alice.token })).status).toBe(200);
+  });
+
+  it("refuses every token of a disabled user, and works again once the user is enabled", async () => {
+    const carol = await userWithToken(db, "operator", "carol");
+    await updateUserAccess(db, carol.user.id, { disabled: true });
+    const response = await call(routes.me, "/api/v1/me", { token: carol.token });
+    expect(response.status).toBe(401);
+    expect((await denialsOf(sql, carol.user.id, "api.me")).map((d) => d.reason)).toEqual(["api token of a disabled user"]);
+    await updateUserAccess(db, carol.user.id, { disabled: false });
+    expect((await call(routes.me, "/api/v1/me", { token: carol.token })).status).toBe(200);
+  });
+});
+
+describe("throttling failed tokens", () => {
+  it("answers 429 to a client after repeated bad tokens, even with a good one, and spares other clients", async () => {
+    const dave = await userWithToken(db, "viewer", "dave");
+    const guesser = "10.1.9.9";
+    for (let i = 0; i < tokenFailureLimits.maxPerClient; i++) {
+      const response = await call(routes.me, "/api/v1/me", { token: `fbk_${String(i).padStart(43, "x")}`, clientIp: guesser });
+      expect(response.status).toBe(401);
+    }
+    const throttled = await call(routes.me, "/api/v1/me", { token: dave.token, clientIp: guesser });
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get("retry-after")).toBeTruthy();
+    expect((await errorOf(throttled)).code).toBe("THROTTLED");
+    expect((await anonymousDenials(guesser, "api.me")).at(-1)?.reason).toBe("api token failures throttled");
+    expect((await call(routes.me, "/api/v1/me", { token: dave.token, clientIp: "10.1.9.10" })).status).toBe(200);
+  });
+});
