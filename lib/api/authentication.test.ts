@@ -56,8 +56,12 @@ describe("authentication", () => {
     const me = (await response.json()) as { email: string; role: string; via: string; permissions: string[] };
     expect(me).toMatchObject({ email: operator.user.email, role: "operator", via: "token" });
     expect(me.permissions).toContain("failback.commit");
-    const [row] = await sql`select last_used_at from api_tokens where id = ${operator.tokenId}`;
-    expect(row?.last_used_at).toBeInstanceOf(Date);
+    const [row] = await sql`select last_used_at, secret_hash, prefix, row_to_json(t)::text as whole from api_tokens t where id = ${operator.tokenId}`;
+    expect(row?.last_used_at).not.toBeNull();
+    // Only the hash is stored: the secret appears nowhere in the row.
+    expect(row?.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.whole).not.toContain(operator.token.slice(12));
+    expect(operator.token.startsWith(String(row?.prefix))).toBe(true);
   });
 });
 
