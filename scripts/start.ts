@@ -72,7 +72,7 @@ async function main() {
 
   // The embedded default runs the failback workers in this process; `npm run worker` adds more anywhere.
   if (cfg.engine.inProcessWorker) {
-    const workerDb = connect(databaseUrl, { max: cfg.engine.concurrency + 3 });
+    const workerDb = connect(databaseUrl, { max: cfg.engine.concurrency + 3, idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000 });
     running.closeWorkerDb = workerDb.close;
     running.worker = await startWorker({ db: workerDb.db, databaseUrl, settings: engineSettingsFromConfig(), log: (line) => log(`worker: ${line}`) });
   }

@@ -33,7 +33,7 @@ function stepDelayHook(): (() => Promise<void>) | undefined {
 async function main() {
   const cfg = loadConfig();
   const database = await openToolDatabase(cfg, log);
-  const connection = connect(database.url, { max: cfg.engine.concurrency + 3 });
+  const connection = connect(database.url, { max: cfg.engine.concurrency + 3, idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000 });
   const worker = await startWorker({ db: connection.db, databaseUrl: database.url, settings: engineSettingsFromConfig(), afterEffect: crashHook(), beforeStep: stepDelayHook(), log });
   const stop = async (signal: string) => {
     log(`${signal}: stopping (running steps resume from their checkpoints in the next worker)`);

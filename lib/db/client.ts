@@ -14,8 +14,18 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function connect(url: string, options: { max?: number } = {}): Database {
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+export interface ConnectOptions {
+  max?: number;
+  /**
+   * Workers set this: a worker stopped in the middle of a transaction (SIGSTOP, a stalled VM) must not hold its
+   * row locks forever — the server ends such a transaction, so another worker can take the item over.
+   */
+  idleInTransactionTimeoutMs?: number;
+}
+
+export function connect(url: string, options: ConnectOptions = {}): Database {
+  const connection = options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : undefined;
+  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {}, connection });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }
