@@ -25,10 +25,15 @@ export interface CommandResult {
 
 type Session = typeof failbackSessions.$inferSelect;
 
+/**
+ * Locks the session's items, then the session: the same order as a worker's transaction (its item, then the
+ * session's summary), so the two can never wait for each other in a circle.
+ */
 async function lockSession(tx: Tx, sessionId: string): Promise<{ session: Session; items: FailbackItem[] }> {
+  const locked = await tx.select().from(failbackItems).where(eq(failbackItems.sessionId, sessionId)).orderBy(failbackItems.id).for("update");
   const [session] = await tx.select().from(failbackSessions).where(eq(failbackSessions.id, sessionId)).for("update");
   if (!session) throw new AppError("NOT_FOUND", "No such failback session.");
-  const items = await tx.select().from(failbackItems).where(eq(failbackItems.sessionId, sessionId)).orderBy(failbackItems.createdAt).for("update");
+  const items = [...locked].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   return { session, items };
 }
 
@@ -243,6 +248,10 @@ export async function cancelSchedule(db: Db, actor: EngineActor, sessionId: stri
  */
 export async function fireSchedule(db: Db, scheduleId: string): Promise<CommandResult | null> {
   return db.transaction(async (tx) => {
+    // Items first, then the schedule: the order every command takes (no circular waits).
+    const [target] = await tx.select({ sessionId: switchSchedules.sessionId }).from(switchSchedules).where(eq(switchSchedules.id, scheduleId));
+    if (!target) return null;
+    const items = await tx.select().from(failbackItems).where(eq(failbackItems.sessionId, target.sessionId)).orderBy(failbackItems.id).for("update");
     const [started] = await tx
       .update(switchSchedules)
       .set({ state: "started", updatedAt: new Date() })
@@ -254,7 +263,6 @@ export async function fireSchedule(db: Db, scheduleId: string): Promise<CommandR
       throw new NotDueYet();
     }
     const sessionId = started.sessionId;
-    const items = await tx.select().from(failbackItems).where(eq(failbackItems.sessionId, sessionId)).for("update");
     const targets = items.filter((i) => ["pending", "phase1", "ready_to_switch"].includes(i.state) && !i.cancelRequested);
     if (targets.length) await tx.update(failbackItems).set({ switchRequested: true, updatedAt: new Date() }).where(inArray(failbackItems.id, targets.map((i) => i.id)));
     await appendEvent(tx, { sessionId, type: "schedule.started", payload: { runAt: started.runAt.toISOString(), timeZone: started.timeZone, items: targets.length } });
