@@ -1,0 +1,70 @@
+// Guest shutdown at the switch, both paths of the behaviour page, in one session of two VMs (run side by side):
+// a replica running a real (tiny Linux) guest shuts down gracefully when asked; one that declares a guest agent
+// but never answers is powered off when the session's timeout runs out, with a warning in the session log.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { and, eq, sql } from "drizzle-orm";
+import { inject } from "vitest";
+import { events } from "@/lib/db/schema";
+import { testDatabase } from "@/lib/testing/db";
+import { Engine, startWorker, type Worker } from "./index";
+import { createTestLab, sameContent, sessionState, testEngineSettings, topFile, waitForItem, type TestLab } from "./testing/harness";
+
+const database = testDatabase();
+const db = database.db;
+let lab: TestLab;
+let engine: Engine;
+let worker: Worker;
+
+beforeAll(async () => {
+  lab = await createTestLab(db, [
+    { id: "g-tiny", name: "g-tiny", tinyGuest: true, guestAgent: true, diskUnits: [1] },
+    { id: "g-mute", name: "g-mute", tinyGuest: false, guestAgent: true, diskUnits: [1] },
+  ]);
+  const settings = testEngineSettings();
+  engine = new Engine({ db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
+  worker = await startWorker({ db, databaseUrl: inject("databaseUrl"), settings, log: () => {} });
+}, 240_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await engine?.close();
+  await lab?.cleanup();
+  await database.close();
+});
+
+describe("replica shutdown at the switch", () => {
+  it("is graceful for a guest that answers and forced after the timeout for one that does not", async () => {
+    const started = await engine.start(
+      { userId: null, label: "test" },
+      {
+        items: [
+          { replicaId: lab.replicaIds["g-tiny"] as string, target: "original" },
+          { replicaId: lab.replicaIds["g-mute"] as string, target: "original" },
+        ],
+        switchMode: "auto",
+        powerOnAfter: false,
+        shutdownTimeoutSeconds: 3,
+      },
+    );
+    const [tinyItem, muteItem] = started.itemIds as [string, string];
+    await Promise.all([waitForItem(db, tinyItem, ["switched"], 150_000), waitForItem(db, muteItem, ["switched"], 150_000)]);
+    expect(await sessionState(db, started.sessionId)).toBe("switched");
+
+    const shutdownOf = async (itemId: string) => {
+      const [row] = await db
+        .select({ payload: events.payload })
+        .from(events)
+        .where(and(eq(events.itemId, itemId), eq(events.type, "step.done"), sql`${events.payload}->>'kind' = 'shutdown_replica'`));
+      return (row?.payload.detail ?? {}) as { path?: string; waitedMs?: number };
+    };
+    expect((await shutdownOf(tinyItem)).path).toBe("graceful");
+    const mute = await shutdownOf(muteItem);
+    expect(mute.path).toBe("timeout_forced");
+    expect(mute.waitedMs).toBeGreaterThanOrEqual(3000);
+    const warnings = await db.select().from(events).where(and(eq(events.itemId, muteItem), eq(events.type, "replica.shutdown_timeout")));
+    expect(warnings).toHaveLength(1);
+    for (const vm of ["g-tiny", "g-mute"]) {
+      expect(await sameContent(topFile(lab.production, vm, "vda"), topFile(lab.dr, `${vm}-replica`, "vda"))).toMatchObject({ same: true });
+    }
+  }, 200_000);
+});
