@@ -45,7 +45,12 @@ export async function runItem(deps: RunnerDeps, itemId: string): Promise<void> {
   try {
     await run.drive();
   } catch (err) {
-    if (!(err instanceof LeaseLostError)) throw err;
+    if (!(err instanceof LeaseLostError)) {
+      // Not a step's failure (those are handled per step): an engine fault. Park the item for an operator
+      // rather than let the sweep restart it in a tight loop.
+      await run.giveUp(err).catch(() => {});
+      throw err;
+    }
     console.warn(`[engine] ${err.message}; stopping work on it`);
   } finally {
     run.stopHeartbeat();
@@ -141,12 +146,26 @@ class ItemRun {
 
   private announcedTakeover = false;
 
+  async giveUp(err: unknown): Promise<void> {
+    const message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    await this.tx(async (tx) => {
+      const [item] = await tx.select().from(failbackItems).where(eq(failbackItems.id, this.lease.itemId));
+      if (!item) return;
+      await appendEvent(tx, { sessionId: item.sessionId, itemId: item.id, type: "engine.error", level: "error", payload: { error: message } });
+      if (["phase1", "switching", "switched", "ready_to_switch"].includes(item.state) && item.activePlan) {
+        await moveItem(tx, item, "needs_attention", { resumeState: item.state, attentionReason: message }, "engine error");
+      }
+    });
+  }
+
   /**
    * Whatever disk access an earlier owner left open (it crashed, or stalled past its lease and may wake up)
    * is ended before this owner touches the disks: its late writes then have nowhere to go.
    */
   private async fenceHypervisorAccess(): Promise<void> {
-    const ctx = await loadItemContext(this.deps.db, this.lease.itemId, this.deps.settings.guestCacheDir);
+    // An item whose VMs cannot be loaded fails its next step with the reason; nothing to fence here.
+    const ctx = await loadItemContext(this.deps.db, this.lease.itemId, this.deps.settings.guestCacheDir).catch(() => null);
+    if (!ctx) return;
     let ended = 0;
     for (const vm of [ctx.replicaVm, ctx.target]) {
       if (vm) ended += (await vm.provider.releaseDiskAccess?.(vm.ext)) ?? 0;
@@ -209,7 +228,6 @@ class ItemRun {
 
     let checkpoint = row.checkpoint ?? null;
     for (let attempt = row.attempts + 1; ; attempt++) {
-      const ctx = await loadItemContext(this.deps.db, item.id, settings.guestCacheDir);
       await this.tx(async (tx) => {
         await tx
           .update(failbackSteps)
@@ -219,7 +237,7 @@ class ItemRun {
       });
 
       const progress = new ProgressWriter((payload) => this.tx((tx) => appendEvent(tx, { ...base, type: "step.progress", payload: { ...stepInfo, ...payload } })));
-      const stepRun: StepRun = {
+      const stepRunWith = (ctx: Awaited<ReturnType<typeof loadItemContext>>): StepRun => ({
         ctx,
         planned,
         checkpoint,
@@ -235,14 +253,18 @@ class ItemRun {
           await this.tx((tx) => appendEvent(tx, { ...base, type, level, payload: { ...stepInfo, ...payload } }));
         },
         checkpointOf: (kind) => (all.find((s) => s.name === kind)?.checkpoint as Checkpoint | null) ?? null,
-      };
+      });
 
       try {
         await this.deps.beforeStep?.(planned.kind, plan);
         // A worker that stalled (stopped, swapped out) since the step was marked running must not cause the
         // side effect if its lease went meanwhile: check it once more right before.
         await this.tx(async () => {});
-        const outcome = await stepImpls[planned.kind](stepRun);
+        const ctx = await loadItemContext(this.deps.db, item.id, settings.guestCacheDir).catch((err: unknown) => {
+          // The inventory no longer describes the item's VMs (removed or broken): retrying cannot help.
+          throw new PermanentStepError(`the item's VMs cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
+        });
+        const outcome = await stepImpls[planned.kind](stepRunWith(ctx));
         await progress.flush();
         this.deps.afterEffect?.(planned.kind, plan);
         await this.tx(async (tx) => {
