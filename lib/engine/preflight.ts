@@ -39,7 +39,30 @@ export async function quickRollbackAllowed(db: DbOrTx, replica: Replica, guestCa
   return { allowed: true };
 }
 
+/**
+ * Pre-flight for one replica. A host the product cannot drive (no provider settings, an unreachable
+ * hypervisor) is a refusal with the reason, never an unexpected error.
+ */
 export async function preflightItem(db: DbOrTx, request: FailbackItemRequest, index: number, quickRollback: boolean, guestCacheDir: string): Promise<PreflightResult> {
+  try {
+    return await preflightChecks(db, request, index, quickRollback, guestCacheDir);
+  } catch (err) {
+    return {
+      replicaId: request.replicaId,
+      replicaName: request.replicaId,
+      ok: false,
+      refusals: [{ field: `items.${index}.replicaId`, code: "INVALID_STATE", message: `The hosts of this failback cannot be checked: ${err instanceof Error ? err.message : String(err)}` }],
+      warnings: [],
+      quickRollback: { allowed: false, reason: "The hosts could not be checked." },
+      spaceNeededBytes: 0,
+      spaceFreeBytes: null,
+      targetVmId: null,
+      sourceVmId: null,
+    };
+  }
+}
+
+async function preflightChecks(db: DbOrTx, request: FailbackItemRequest, index: number, quickRollback: boolean, guestCacheDir: string): Promise<PreflightResult> {
   const field = (name: string) => `items.${index}.${name}`;
   const result: PreflightResult = {
     replicaId: request.replicaId,

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { ProviderError } from "../errors";
+import { fittingSocketPath } from "./socket-path";
 
 export const exportNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -56,7 +57,8 @@ export interface StorageDaemon extends StorageDaemonPaths {
 export function storageDaemonPaths(runDir: string, exportName: string): StorageDaemonPaths {
   if (!exportNamePattern.test(exportName)) throw new ProviderError("invalid", `invalid NBD export name ${JSON.stringify(exportName)}`);
   const base = path.join(path.resolve(runDir), `nbd-${exportName}`);
-  return { socketPath: `${base}.sock`, pidFile: `${base}.pid`, qmpSocket: `${base}.qmp` };
+  // The pid file stays with the VM, where leftovers are looked for; the sockets go where they fit.
+  return { socketPath: fittingSocketPath(`${base}.sock`, "fbn"), pidFile: `${base}.pid`, qmpSocket: fittingSocketPath(`${base}.qmp`, "fbn") };
 }
 
 /**
