@@ -43,6 +43,12 @@ describe("authentication", () => {
     expect((await anonymousDenials(clientIp, "api.me")).map((r) => r.reason)).toEqual(["malformed Authorization header", "malformed Authorization header", "malformed api token", "unknown api token"]);
   });
 
+  it("ignores headers that bypass middleware elsewhere (S4): the check lives in the handler", async () => {
+    const headers = { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware", "x-forwarded-user": "admin" };
+    const response = await call(routes.listSessions, "/api/v1/sessions", { headers, clientIp: "10.1.0.4" });
+    expect(response.status).toBe(401);
+  });
+
   it("never lets a cookie stand in for a session outside a signed-in browser", async () => {
     const response = await call(routes.me, "/api/v1/me", { headers: { cookie: "authjs.session-token=forged" }, clientIp: "10.1.0.3" });
     expect(response.status).toBe(401);
@@ -121,5 +127,13 @@ describe("throttling failed tokens", () => {
     expect((await errorOf(throttled)).code).toBe("THROTTLED");
     expect((await anonymousDenials(guesser, "api.me")).at(-1)?.reason).toBe("api token failures throttled");
     expect((await call(routes.me, "/api/v1/me", { token: dave.token, clientIp: "10.1.9.10" })).status).toBe(200);
+  });
+
+  it("does not count a revoked token retried by a forgotten script: the others behind that address keep working", async () => {
+    const [erin, frank] = [await userWithToken(db, "viewer", "erin"), await userWithToken(db, "viewer", "frank")];
+    await revokeTokenOfUser(db, erin.user.id, erin.tokenId);
+    const sharedProxy = "10.1.9.20";
+    for (let i = 0; i < tokenFailureLimits.maxPerClient + 5; i++) expect((await call(routes.me, "/api/v1/me", { token: erin.token, clientIp: sharedProxy })).status).toBe(401);
+    expect((await call(routes.me, "/api/v1/me", { token: frank.token, clientIp: sharedProxy })).status).toBe(200);
   });
 });

@@ -16,13 +16,18 @@ export async function authenticateToken(db: Db, token: string, info: RequestInfo
   if (await tokenClientThrottled(db, info.clientIp)) {
     throw new ApiDenial("THROTTLED", "Too many requests with invalid API tokens from this client; wait a few minutes.", "api token failures throttled");
   }
-  const refuse = async (reason: string, principal: ApiPrincipal | null = null): Promise<never> => {
-    await recordTokenFailure(db, info.clientIp);
+  const refuse = (reason: string, principal: ApiPrincipal | null = null): never => {
     throw new ApiDenial("UNAUTHENTICATED", refusedMessage, reason, principal);
   };
-  if (!looksLikeToken(token)) return refuse("malformed api token");
+  // Only tokens that never existed count towards the throttle: that is what guessing looks like. A script
+  // retrying with its revoked token must not lock everyone behind the same address out of the API.
+  const refuseGuess = async (reason: string): Promise<never> => {
+    await recordTokenFailure(db, info.clientIp);
+    return refuse(reason);
+  };
+  if (!looksLikeToken(token)) return refuseGuess("malformed api token");
   const found = await findTokenByHash(db, hashTokenSecret(token));
-  if (!found) return refuse("unknown api token");
+  if (!found) return refuseGuess("unknown api token");
   const { token: row, user } = found;
   const principal: ApiPrincipal = {
     userId: user.id,
@@ -34,8 +39,8 @@ export async function authenticateToken(db: Db, token: string, info: RequestInfo
     sessionVersion: user.sessionVersion,
     ...info,
   };
-  if (row.revokedAt) return refuse("revoked api token", principal);
-  if (user.disabledAt) return refuse("api token of a disabled user", principal);
+  if (row.revokedAt) refuse("revoked api token", principal);
+  if (user.disabledAt) refuse("api token of a disabled user", principal);
   // Best effort: a failed "last used" update must not fail the request it describes.
   await touchToken(db, row.id).catch(() => {});
   return principal;

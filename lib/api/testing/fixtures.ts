@@ -20,7 +20,7 @@ export interface TokenUser {
   tokenId: string;
 }
 
-export async function userWithToken(db: Db, role: UserRole, label = role): Promise<TokenUser> {
+export async function userWithToken(db: Db, role: UserRole, label: string = role): Promise<TokenUser> {
   const user = await insertUser(db, { email: `${label}-${tag()}@api.test`, name: label, role, passwordHash: "not-used-by-api-tests" });
   if (!user) throw new Error("user insert failed");
   const secret = newTokenSecret();
@@ -36,6 +36,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** Where the request comes from (the throttle counts per client). */
   clientIp?: string;
+  /** Aborting it is the client going away (event streams). */
+  signal?: AbortSignal;
 }
 
 export function apiRequest(path: string, options: CallOptions = {}): Request {
@@ -47,7 +49,7 @@ export function apiRequest(path: string, options: CallOptions = {}): Request {
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
-  return new Request(`http://localhost${path}`, { method: options.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+  return new Request(`http://localhost${path}`, { method: options.method ?? (body === undefined ? "GET" : "POST"), headers, body, signal: options.signal });
 }
 
 export type Handler = (request: Request, context?: { params: Promise<Record<string, string>> }) => Promise<Response>;
@@ -82,7 +84,7 @@ export async function fabricateSession(
 ): Promise<FabricatedSession> {
   const t = tag();
   const site = await upsertSite(db, `api-test-site-${t}`);
-  const host = await upsertHost(db, { siteId: site.id, name: `api-test-host-${t}`, providerKind: "qemu", connection: { dir: `/nonexistent/api-test-${t}` } });
+  const host = await upsertHost(db, { siteId: site.id, name: `api-test-host-${t}`, providerKind: "qemu", connection: { siteDir: `/nonexistent/api-test-${t}` } });
   const vm = (name: string) => upsertVm(db, { hostId: host.id, externalId: name, name, cpus: 1, memoryMib: 64, guestAgent: false, config: {} });
   const source = await vm(`api-vm-${t}`);
   const replicaVm = await vm(`api-vm-${t}-replica`);
