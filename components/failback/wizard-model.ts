@@ -108,3 +108,38 @@ export function errorLookup(errors: FieldErrors | undefined) {
   };
 }
 export type ErrorLookup = ReturnType<typeof errorLookup>;
+
+const fieldNames: Record<string, string> = {
+  replicaId: "replica",
+  target: "target",
+  recoveredVmId: "recovered VM",
+  newLocation: "new location",
+  "newLocation.hostId": "host",
+  "newLocation.name": "new VM name",
+  "newLocation.cpus": "CPUs",
+  "newLocation.memoryMib": "memory",
+  "newLocation.network": "network",
+  quickRollback: "quick rollback",
+};
+
+const sessionFieldNames: Record<string, string> = {
+  items: "Replicas",
+  quickRollback: "Quick rollback",
+  switchMode: "Switch mode",
+  switchAt: "Switch time",
+  "switchAt.local": "Switch time",
+  "switchAt.timeZone": "Time zone",
+  powerOnAfter: "Power on",
+  shutdownTimeoutSeconds: "Guest shutdown timeout",
+  reason: "Reason",
+};
+
+/** "e2e-05, host" for items.0.newLocation.hostId: where a summarised error belongs. */
+export function fieldLabel(key: string, replicas: WizardReplicaView[]): string | null {
+  const match = /^items\.(\d+)\.(.+)$/.exec(key);
+  if (match) {
+    const name = replicas[Number(match[1])]?.sourceVmName ?? `Replica ${Number(match[1]) + 1}`;
+    return `${name}, ${fieldNames[match[2] as string] ?? (match[2] as string)}`;
+  }
+  return sessionFieldNames[key] ?? null;
+}

@@ -6,6 +6,7 @@ import { FieldErrorText } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/submit-button";
 import { TimeZoneSelect } from "@/components/ui/time-zone-select";
+import { utcText } from "@/components/ui/format";
 import { previewUtc } from "@/components/ui/zoned-time";
 
 /** A new local time in an explicit zone; the UTC instant it means is shown before it is sent. */
@@ -29,6 +30,7 @@ export function ChangeSwitchTimeForm({ sessionId, local, timeZone, zones }: { se
             id={`${prefix}-local`}
             name="local"
             type="datetime-local"
+            step={1}
             value={value}
             onChange={(e) => setValue(e.target.value)}
             required
@@ -46,7 +48,7 @@ export function ChangeSwitchTimeForm({ sessionId, local, timeZone, zones }: { se
           <FieldErrorText id={`${prefix}-zone-error`} errors={errors?.timeZone} />
         </div>
         <p className="text-xs text-slate-600 sm:col-span-2" data-testid="switch-time-utc-preview">
-          {utc ? `That is ${utc.toISOString().slice(0, 16).replace("T", " ")} UTC.` : "Enter a date and time."}
+          {utc ? `That is ${utcText(utc)}.` : "Enter a date and time."}
         </p>
         <div className="flex flex-wrap items-center gap-3 sm:col-span-2">
           <SubmitButton pendingText="Saving…">Save switch time</SubmitButton>

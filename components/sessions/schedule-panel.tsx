@@ -2,6 +2,7 @@ import { cancelSchedule } from "@/lib/actions/failback/cancel-schedule";
 import type { SessionDetail } from "@/lib/db/queries/sessions";
 import { ChangeSwitchTimeForm } from "@/components/schedules/change-switch-time-form";
 import { ConfirmAction } from "@/components/ui/confirm-action";
+import { utcText } from "@/components/ui/format";
 import { LocalTime } from "@/components/ui/local-time";
 import { formatInZone, toLocalInputValue } from "@/components/ui/zoned-time";
 
@@ -11,14 +12,14 @@ export function SchedulePanel({ detail, canChange, zones }: { detail: SessionDet
   if (!schedule) return null;
   const waiting = items.some((i) => i.state === "pending" || i.state === "phase1" || i.state === "ready_to_switch");
   const editable = canChange && schedule.state === "pending" && session.switchMode === "scheduled" && waiting;
-  const utc = `${schedule.runAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  const utc = utcText(schedule.runAt);
   return (
     <section aria-label="Switch schedule" data-testid="schedule" data-state={schedule.state} className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
       <h2 className="text-base font-semibold">Switch schedule</h2>
       <p className="mt-1 text-sm text-slate-700">
         {schedule.state === "pending" ? "Switches at " : schedule.state === "started" ? "The scheduled switch started; it was set for " : "Cancelled; it was set for "}
         <strong data-testid="schedule-local">
-          {formatInZone(schedule.runAt, schedule.timeZone)} {schedule.timeZone}
+          {formatInZone(schedule.runAt, schedule.timeZone, schedule.runAt.getUTCSeconds() !== 0)} {schedule.timeZone}
         </strong>
         {" = "}
         <span data-testid="schedule-utc">{utc}</span>

@@ -1,5 +1,5 @@
 import type { FailbackStep } from "@/lib/db/schema";
-import { Time } from "@/components/ui/time";
+import { utcClock } from "@/components/ui/format";
 import { StepProgress } from "./live/item-progress";
 
 export interface TimelineStep {
@@ -25,7 +25,9 @@ const marks: Record<TimelineStep["state"], { icon: string; tone: string; label: 
 
 function duration(from: Date | null, to: Date | null): string | null {
   if (!from || !to) return null;
-  const s = Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000));
+  const ms = Math.max(0, to.getTime() - from.getTime());
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
@@ -58,7 +60,9 @@ export function StepTimeline({ title, itemId, steps, note }: { title: string; it
                   {step.startedAt ? (
                     <>
                       {" · started "}
-                      <Time value={step.startedAt} />
+                      <time dateTime={step.startedAt.toISOString()} title={step.startedAt.toISOString()}>
+                        {utcClock(step.startedAt)} UTC
+                      </time>
                     </>
                   ) : null}
                   {took ? ` · took ${took}` : ""}

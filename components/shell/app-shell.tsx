@@ -8,9 +8,12 @@ export function AppShell({ actor, children }: { actor: Actor; children: React.Re
   const links: NavLink[] = [
     { href: "/", label: "Overview" },
     { href: "/replicas", label: "Replicas" },
+    { href: "/sessions", label: "Sessions" },
+    { href: "/schedules", label: "Schedules" },
   ];
   if (can(actor.role, "audit.read")) links.push({ href: "/audit", label: "Audit log" });
   if (can(actor.role, "users.write")) links.push({ href: "/users", label: "Users" });
+  links.push({ href: "/profile", label: "Profile" });
 
   return (
     <div className="min-h-screen">

@@ -39,3 +39,8 @@ export function utcClock(iso: string | Date): string {
   const text = typeof iso === "string" ? iso : iso.toISOString();
   return text.slice(11, 19);
 }
+
+/** "YYYY-MM-DD HH:MM[:SS] UTC" (seconds only when there are any). */
+export function utcText(instant: Date): string {
+  return `${instant.toISOString().slice(0, instant.getUTCSeconds() ? 19 : 16).replace("T", " ")} UTC`;
+}

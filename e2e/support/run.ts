@@ -10,7 +10,9 @@ export const e2eRun = {
   /** The e2e lab: six replicas in failover, one small disk each (tests take them in order, each its own). */
   labVms: ["e2e-01", "e2e-02", "e2e-03", "e2e-04", "e2e-05", "e2e-06"].map((id) => ({ id, name: id, tinyGuest: false, guestAgent: false, diskUnits: [1] })),
   get dataDir() {
-    return path.join(os.tmpdir(), `failback-e2e-${this.id}`);
+    // Short on purpose: the qemu provider's NBD sockets live deep inside it (…/lab/dr/vms/<vm>-replica/run/nbd-
+    // <disk>-read-at-fb-<session>-protect1.sock), and a unix socket path must stay under 108 bytes.
+    return path.join(os.tmpdir(), `fbe-${this.id}`);
   },
   get databaseFile() {
     return path.join(this.dataDir, "e2e-database-url");

@@ -31,7 +31,7 @@ type Session = typeof failbackSessions.$inferSelect;
  */
 async function lockSession(tx: Tx, sessionId: string): Promise<{ session: Session; items: FailbackItem[] }> {
   const locked = await tx.select().from(failbackItems).where(eq(failbackItems.sessionId, sessionId)).orderBy(failbackItems.id).for("update");
-  const [session] = await tx.select().from(failbackSessions).where(eq(failbackSessions.id, sessionId)).for("update");
+  const [session] = await tx.select().from(failbackSessions).where(eq(failbackSessions.id, sessionId)).for("no key update");
   if (!session) throw new AppError("NOT_FOUND", "No such failback session.");
   const items = [...locked].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   return { session, items };

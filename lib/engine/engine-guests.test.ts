@@ -1,7 +1,10 @@
 // Guest shutdown at the switch, both paths of the behaviour page, in one session of two VMs (run side by side):
 // a replica running a real (tiny Linux) guest shuts down gracefully when asked; one that declares a guest agent
 // but never answers is powered off when the session's timeout runs out, with a warning in the session log.
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GUEST_READY_MARKER } from "@/lib/guest/build-guest";
 import { and, eq, sql } from "drizzle-orm";
 import { inject } from "vitest";
 import { events } from "@/lib/db/schema";
@@ -34,6 +37,13 @@ afterAll(async () => {
 
 describe("replica shutdown at the switch", () => {
   it("is graceful for a guest that answers and forced after the timeout for one that does not", async () => {
+    // The tiny guest answers shutdown requests once it has booted (it says so on its serial console).
+    const serialLog = path.join(lab.dr.site.runDir("g-tiny-replica"), "serial.log");
+    const deadline = Date.now() + 90_000;
+    while (!(fs.existsSync(serialLog) && fs.readFileSync(serialLog, "utf8").includes(GUEST_READY_MARKER))) {
+      if (Date.now() > deadline) throw new Error("the tiny guest did not boot within 90 s");
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const started = await engine.start(
       { userId: null, label: "test" },
       {
@@ -43,7 +53,7 @@ describe("replica shutdown at the switch", () => {
         ],
         switchMode: "auto",
         powerOnAfter: false,
-        shutdownTimeoutSeconds: 3,
+        shutdownTimeoutSeconds: 6,
       },
     );
     const [tinyItem, muteItem] = started.itemIds as [string, string];
@@ -60,7 +70,7 @@ describe("replica shutdown at the switch", () => {
     expect((await shutdownOf(tinyItem)).path).toBe("graceful");
     const mute = await shutdownOf(muteItem);
     expect(mute.path).toBe("timeout_forced");
-    expect(mute.waitedMs).toBeGreaterThanOrEqual(3000);
+    expect(mute.waitedMs).toBeGreaterThanOrEqual(6000);
     const warnings = await db.select().from(events).where(and(eq(events.itemId, muteItem), eq(events.type, "replica.shutdown_timeout")));
     expect(warnings).toHaveLength(1);
     for (const vm of ["g-tiny", "g-mute"]) {

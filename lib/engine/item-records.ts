@@ -75,7 +75,9 @@ export async function refreshSessionState(tx: Tx, sessionId: string): Promise<vo
   const states = items.map((i) => i.state);
   const state = sessionStateOf(states);
   const finished = states.length > 0 && states.every((s) => terminalStates.includes(s));
-  const [before] = await tx.select({ state: failbackSessions.state }).from(failbackSessions).where(eq(failbackSessions.id, sessionId)).for("update");
+  // "no key update": compatible with the key-share locks that inserting an event (a foreign key to the session)
+  // takes, so two workers finishing items of one session at once queue here instead of deadlocking.
+  const [before] = await tx.select({ state: failbackSessions.state }).from(failbackSessions).where(eq(failbackSessions.id, sessionId)).for("no key update");
   if (before?.state === state) return;
   await tx
     .update(failbackSessions)

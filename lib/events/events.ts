@@ -19,6 +19,10 @@ export interface NewEvent {
 }
 
 export async function appendEvent(tx: DbOrTx, event: NewEvent): Promise<number> {
+  // One writer of a session's events at a time, until its transaction ends: ids are then handed out in commit
+  // order within a session, so a reader that resumes after the highest id it saw never skips an event that
+  // committed late with a lower id.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${event.sessionId}, 0))`);
   const [row] = await tx
     .insert(events)
     .values({ sessionId: event.sessionId, itemId: event.itemId ?? null, type: event.type, level: event.level ?? "info", payload: event.payload ?? {} })

@@ -33,6 +33,8 @@ export interface StepProgress {
 
 export interface RateSample {
   itemId: string;
+  /** Samples of one step draw one line; a new step starts a new line. */
+  stepId: string;
   /** Milliseconds since the epoch. */
   at: number;
   rate: number;
@@ -102,9 +104,18 @@ const stepStatusAfter: Record<string, StepProgress["status"]> = {
   "step.failed": "failed",
 };
 
+/** An event older than the newest one seen: kept in the log (in order) if it is new to it, nothing else. */
+function applyLateEvent(state: LiveState, event: LiveEvent): LiveState {
+  const oldestKept = state.log[0]?.id ?? 0;
+  if (event.id < oldestKept || state.log.some((e) => e.id === event.id)) return state;
+  const log = [...state.log, event].sort((a, b) => a.id - b.id);
+  return { ...state, log };
+}
+
 export function applyEvent(state: LiveState, event: LiveEvent): LiveState {
-  // Replays overlap on reconnect (the server's first render and the stream's replay): each id counts once.
-  if (event.id <= state.lastEventId) return state;
+  // Replays overlap on reconnect (the server's first render and the stream's replay): each id counts once. An
+  // id below the newest seen can still be new (a transaction that committed late); it only joins the log.
+  if (event.id <= state.lastEventId) return applyLateEvent(state, event);
   const next: LiveState = { ...state, lastEventId: event.id };
   const log = [...state.log, event];
   const overflow = Math.max(0, log.length - LOG_LIMIT);
@@ -138,7 +149,7 @@ export function applyEvent(state: LiveState, event: LiveEvent): LiveState {
         status: "running",
       },
     };
-    const rates = [...state.rates, { itemId, at: Date.parse(event.createdAt), rate }];
+    const rates = [...state.rates, { itemId, stepId, at: Date.parse(event.createdAt), rate }];
     next.rates = rates.length > RATE_LIMIT ? rates.slice(rates.length - RATE_LIMIT) : rates;
   } else if (itemId && stepStatusAfter[event.type]) {
     const before = state.progress[itemId];
@@ -154,35 +165,6 @@ export function applyEvent(state: LiveState, event: LiveEvent): LiveState {
 export function foldEvents(events: LiveEvent[], start: LiveState = emptyLiveState): LiveState {
   return events.reduce(applyEvent, start);
 }
-
-/** Every event type the engine writes: EventSource only delivers named events to listeners for that name. */
-export const sessionEventTypes = [
-  "session.created",
-  "session.state",
-  "item.state",
-  "step.started",
-  "step.progress",
-  "step.done",
-  "step.skipped",
-  "step.retrying",
-  "step.failed",
-  "switch.requested",
-  "cancel.requested",
-  "commit.requested",
-  "undo.requested",
-  "schedule.changed",
-  "schedule.cancelled",
-  "schedule.started",
-  "preflight.warning",
-  "quick_rollback.fallback",
-  "verification.result",
-  "verification.resync",
-  "phase2.full_compare",
-  "replica.shutdown_timeout",
-  "plan.cancel",
-  "worker.takeover",
-  "reconcile",
-] as const;
 
 /** Parses one SSE data line as the route writes it; null for anything else. */
 export function parseStreamEvent(data: string): LiveEvent | null {

@@ -1,7 +1,7 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { createContext, use, useEffect, useRef } from "react";
+import { createContext, use, useEffect, useRef, useState } from "react";
 import type { LiveEvent, LiveState } from "./live-state";
 import { useSessionStream, type StreamStatus } from "./use-session-stream";
 
@@ -42,9 +42,11 @@ export function SessionLiveProvider({ sessionId, initial, vmNames, children }: {
     }, 250);
   };
   const { state, status, reconnect } = useSessionStream(sessionId, initial, onEvent);
+  // The last event the server had rendered when this page was opened: everything after it came live.
+  const [renderedEventId] = useState(initial.lastEventId);
   return (
     <LiveContext value={{ state, status, reconnect, vmNames }}>
-      <div data-testid="session-live" data-last-event-id={state.lastEventId}>
+      <div data-testid="session-live" data-last-event-id={state.lastEventId} data-rendered-event-id={renderedEventId}>
         {children}
       </div>
     </LiveContext>

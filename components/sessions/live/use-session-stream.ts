@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useEffectEvent, useRef, useState } from "react";
-import { applyEvent, parseStreamEvent, sessionEventTypes, type LiveEvent, type LiveState } from "./live-state";
+import { applyEvent, parseStreamEvent, type LiveEvent, type LiveState } from "./live-state";
 
 export type StreamStatus = "connecting" | "live" | "reconnecting" | "closed";
 
@@ -21,13 +21,13 @@ export function useSessionStream(sessionId: string, initial: LiveState, onEvent:
     const source = new EventSource(`/api/sessions/${encodeURIComponent(sessionId)}/events?after=${lastId.current}`);
     const receive = (message: MessageEvent<string>) => {
       const event = parseStreamEvent(message.data);
-      if (!event || event.id <= lastId.current) return;
-      lastId.current = event.id;
+      if (!event) return;
+      lastId.current = Math.max(lastId.current, event.id);
       setState((current) => applyEvent(current, event));
       notify(event);
     };
-    for (const type of sessionEventTypes) source.addEventListener(type, receive);
-    source.addEventListener("message", receive);
+    // The dashboard's route sends every event unnamed (its type is in the data), so one listener hears all.
+    source.onmessage = receive;
     source.onopen = () => setStatus("live");
     // CONNECTING after an error: the browser retries by itself. CLOSED: it gave up (e.g. signed out).
     source.onerror = () => setStatus(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");

@@ -13,6 +13,11 @@ const input = z.object({
   timeZone: z.string().trim().min(1, "Choose the time zone.").max(64),
 });
 
+/** "2030-01-02 03:04[:05] UTC" from an ISO instant (seconds only when there are any). */
+function utcWords(iso: string): string {
+  return `${iso.slice(0, iso.slice(17, 19) === "00" ? 16 : 19).replace("T", " ")} UTC`;
+}
+
 const action = defineAction({
   name: "failback.schedule.change.request",
   permission: "schedule.write",
@@ -23,7 +28,7 @@ const action = defineAction({
     audit({ targetType: "failback_session", targetId: input.sessionId, details: { via: "dashboard", local: input.local, timeZone: input.timeZone, runAt: result.schedule?.runAt.toISOString() ?? null } });
     return { sessionId: result.sessionId, runAt: result.schedule?.runAt.toISOString() ?? null };
   },
-  successMessage: (data) => (data.runAt ? `Switch time changed to ${data.runAt.slice(0, 16).replace("T", " ")} UTC.` : "Switch time changed."),
+  successMessage: (data) => (data.runAt ? `Switch time changed to ${utcWords(data.runAt)}.` : "Switch time changed."),
 });
 
 export async function changeSwitchTime(previous: unknown, raw: unknown) {

@@ -40,7 +40,9 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
   const detail = await getSessionDetail(db(), id);
   if (!detail) notFound();
   const live = await loadLiveState(id);
-  const { session, items } = detail;
+  const { session } = detail;
+  // Items of one session are created in one transaction (same timestamp): order them by name, stably.
+  const items = [...detail.items].sort((a, b) => a.sourceVmName.localeCompare(b.sourceVmName));
   const permissions: CommandPermissions = {
     switch: can(actor.role, "failback.switch"),
     commit: can(actor.role, "failback.commit"),

@@ -14,6 +14,29 @@ export const dynamic = "force-dynamic";
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * The dashboard reads every event through one `message` listener: EventSource delivers a named event only to a
+ * listener for that exact name, so an event type added to the engine later would otherwise vanish unseen. The
+ * type stays in each event's data; only the `event:` lines go. Lines are re-assembled across chunks first.
+ */
+function withoutEventNames(): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let partial = "";
+  const keep = (line: string) => !line.startsWith("event:");
+  return new TransformStream({
+    transform(chunk, controller) {
+      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+      partial = lines.pop() ?? "";
+      const kept = lines.filter(keep);
+      if (kept.length) controller.enqueue(encoder.encode(`${kept.join("\n")}\n`));
+    },
+    flush(controller) {
+      if (partial && keep(partial)) controller.enqueue(encoder.encode(partial));
+    },
+  });
+}
+
 function refuse(status: number, message: string): Response {
   return Response.json({ error: message }, { status, headers: { "Cache-Control": "no-store" } });
 }
@@ -47,5 +70,6 @@ export async function GET(request: Request, context: { params: Promise<{ id: str
     const user = await findUserById(db(), userId);
     return Boolean(user && !user.disabledAt && user.sessionVersion === version && can(user.role, "session.read"));
   };
-  return sseResponse(sessionEventStream({ sessionId: id, afterId: lastEventIdOf(request), signal: request.signal, stillAllowed }));
+  const events = sessionEventStream({ sessionId: id, afterId: lastEventIdOf(request), signal: request.signal, stillAllowed });
+  return sseResponse(events.pipeThrough(withoutEventNames()));
 }
