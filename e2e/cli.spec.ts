@@ -60,7 +60,7 @@ test("a failback from the command line: start, follow, switch now, commit", asyn
 
     const replicas = await failback("replicas", "--json");
     expectDone(replicas, "replicas");
-    const replica = (JSON.parse(replicas.stdout) as { id: string; sourceVmName: string; state: string }[]).find((r) => r.sourceVmName === "e2e-06");
+    const replica = (JSON.parse(replicas.stdout) as { id: string; sourceVmName: string; state: string }[]).find((r) => r.sourceVmName === "e2e-07");
     expect(replica?.state).toBe("failover");
 
     const start = await failback("start", "--replica", replica?.id ?? "", "--target", "original", "--switch", "manual", "--reason", "cli e2e", "--json");
