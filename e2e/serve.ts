@@ -35,7 +35,7 @@ const workerDb = connect(databaseUrl, { max: 6 });
 const worker = await startWorker({
   db: workerDb.db,
   databaseUrl,
-  settings: { leaseMs: 5000, stepAttempts: 2, retryDelayMs: 300, concurrency: 2, pollSeconds: 0.5, guestCacheDir, rangeBytes: 2 * 1024 * 1024 },
+  settings: { leaseMs: 5000, stepAttempts: 2, retryDelayMs: 300, concurrency: 2, pollSeconds: 0.5, guestCacheDir, rangeBytes: 2 * 1024 * 1024, estimateEveryMs: 0 },
   log: (line) => console.log(`[e2e worker] ${line}`),
 });
 

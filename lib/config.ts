@@ -37,6 +37,7 @@ const schema = z.object({
   FAILBACK_STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   FAILBACK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   FAILBACK_TRANSFER_RANGE_MIB: z.coerce.number().int().min(1).max(4096).optional(),
+  FAILBACK_ESTIMATE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(15),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -81,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollSeconds: e.FAILBACK_POLL_SECONDS,
       stepAttempts: e.FAILBACK_STEP_ATTEMPTS,
       retryDelayMs: e.FAILBACK_RETRY_DELAY_MS,
+      estimateSeconds: e.FAILBACK_ESTIMATE_SECONDS,
       transferRangeBytes: e.FAILBACK_TRANSFER_RANGE_MIB ? e.FAILBACK_TRANSFER_RANGE_MIB * 1024 * 1024 : undefined,
     },
     secretKeyHex: e.FAILBACK_SECRET_KEY,

@@ -175,6 +175,14 @@ export const replicas = pgTable(
     /** The restore point the running replica was failed over from. */
     failedOverFromRestorePointId: uuid("failed_over_from_restore_point_id"),
     failedOverAt: timestamp("failed_over_at", { withTimezone: true }),
+    /**
+     * What a failback would move, estimated by the workers from change tracking (the replica's writes since
+     * failover ∪ the source's changes since the restore point); null when tracking cannot tell.
+     */
+    estimatedChangedBytes: bigint("estimated_changed_bytes", { mode: "number" }),
+    /** Why there is no estimate (change tracking missing or unusable), when there is none. */
+    estimateNote: text("estimate_note"),
+    estimatedAt: timestamp("estimated_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -19,6 +19,7 @@ export { engineSettingsFromConfig, type EngineSettings } from "./settings";
 export { snapshotNames } from "./names";
 export { stepsOf, phaseOf, titleOfStep, type RunnablePlan, type PlannedStep, type StepKind, type PlanOptions } from "./plans";
 export { resolveSwitchTime } from "./switch-time";
+export { estimateReplica, refreshEstimates, type DataEstimate } from "./estimate";
 
 export interface EngineOptions {
   db: Db;

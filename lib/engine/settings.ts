@@ -17,6 +17,8 @@ export interface EngineSettings {
   guestCacheDir: string;
   /** The transfer's checkpoint unit (the most a crash can make it send again); the data plane's default if unset. */
   rangeBytes?: number;
+  /** How often a worker refreshes the replicas' data-to-move estimates; 0 turns that off. */
+  estimateEveryMs?: number;
 }
 
 export function engineSettingsFromConfig(): EngineSettings {
@@ -29,5 +31,6 @@ export function engineSettingsFromConfig(): EngineSettings {
     pollSeconds: cfg.engine.pollSeconds,
     guestCacheDir: cfg.guestCacheDir,
     rangeBytes: cfg.engine.transferRangeBytes,
+    estimateEveryMs: cfg.engine.estimateSeconds * 1000,
   };
 }

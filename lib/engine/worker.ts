@@ -9,9 +9,13 @@ import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schem
 import { appendEvent } from "@/lib/events/events";
 import { JobQueue } from "@/lib/queue/queue";
 import { fireSchedule } from "./commands";
+import { refreshEstimates } from "./estimate";
 import { loadVmOnHost } from "./context";
 import { runItem, type RunnerDeps } from "./runner";
 import type { EngineSettings } from "./settings";
+
+const ESTIMATE_EVERY_MS = 15_000;
+const ESTIMATE_MAX_AGE_MS = 60_000;
 
 export interface WorkerOptions {
   db: Db;
@@ -77,6 +81,19 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       sweeping = false;
     }
   };
+  // Estimates of what failbacks would move, for the replicas page: refreshed a few at a time, in the background.
+  let estimating = false;
+  const estimate = async () => {
+    if (estimating) return;
+    estimating = true;
+    await refreshEstimates(db, settings.guestCacheDir, { maxAgeMs: ESTIMATE_MAX_AGE_MS, limit: 10 })
+      .catch((err: unknown) => log(`estimates: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => (estimating = false));
+  };
+  const estimateEvery = settings.estimateEveryMs ?? ESTIMATE_EVERY_MS;
+  const estimateTimer = estimateEvery > 0 ? setInterval(() => void estimate(), estimateEvery) : undefined;
+  if (estimateEvery > 0) void estimate();
+
   await sweep();
   const sweepEvery = Math.max(500, Math.min(settings.pollSeconds * 2000, settings.leaseMs / 2));
   const timer = setInterval(() => void sweep(), sweepEvery);
@@ -87,6 +104,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     sweep,
     stop: async () => {
       clearInterval(timer);
+      clearInterval(estimateTimer);
       await queue.stop();
     },
   };

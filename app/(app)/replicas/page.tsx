@@ -28,7 +28,7 @@ export default async function ReplicasPage({ searchParams }: { searchParams: Pro
   const filtered = Boolean(search.name || search.states || search.siteId);
 
   const rows: ReplicaTableRow[] = result.rows.map((r) => {
-    const move = dataToMove(r.state, r.sizeBytes, r.failedOverFromSeq);
+    const move = dataToMove(r.state, r.sizeBytes, r.failedOverFromSeq, { bytes: r.estimatedChangedBytes, note: r.estimateNote, at: r.estimatedAt });
     return {
       id: r.id,
       state: r.state,

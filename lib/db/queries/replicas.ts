@@ -82,6 +82,10 @@ export interface ReplicaListRow extends ReplicaRow {
   disks: number;
   /** The failback session this replica is in now, if any. */
   liveSessionId: string | null;
+  /** The workers' estimate of what a failback would move (change tracking), its note and age. */
+  estimatedChangedBytes: number | null;
+  estimateNote: string | null;
+  estimatedAt: Date | null;
 }
 
 export interface ReplicaPage {
@@ -160,6 +164,9 @@ export async function searchReplicas(db: DbOrTx, search: ReplicaSearch = {}): Pr
       sizeBytes,
       disks: diskCount,
       liveSessionId: liveSession,
+      estimatedChangedBytes: replicas.estimatedChangedBytes,
+      estimateNote: replicas.estimateNote,
+      estimatedAt: replicas.estimatedAt,
     })
     .from(replicas)
     .innerJoin(sourceVm, eq(sourceVm.id, replicas.sourceVmId))

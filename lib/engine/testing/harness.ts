@@ -29,6 +29,8 @@ export function testEngineSettings(overrides: Partial<EngineSettings> = {}): Eng
     pollSeconds: 0.5,
     guestCacheDir: testGuestCacheDir(),
     rangeBytes: 2 * 1024 * 1024,
+    // Off: a background estimate reading a VM's disks while a test starts its failback would only add noise.
+    estimateEveryMs: 0,
     ...overrides,
   };
 }

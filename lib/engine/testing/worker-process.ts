@@ -32,6 +32,7 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
       FAILBACK_WORKER_CONCURRENCY: "2",
       FAILBACK_TRANSFER_RANGE_MIB: "4",
       FAILBACK_TEST_HOOKS: "1",
+      FAILBACK_ESTIMATE_SECONDS: "0",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
