@@ -5,6 +5,8 @@ import type { z } from "zod";
 import { currentActor, type Actor } from "@/lib/auth/actor";
 import { can, type Permission } from "@/lib/auth/permissions";
 import { currentRequestInfo } from "@/lib/auth/request-info";
+import { crossSiteRefusal } from "@/lib/api/same-origin";
+import { headers } from "next/headers";
 import { db, type Tx } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
 import { AppError, type ActionResult, type FieldErrors } from "@/lib/errors";
@@ -64,6 +66,12 @@ async function auditDenial(name: string, actor: Actor | null, reason: string) {
   });
 }
 
+/** The action's request as the Origin check needs it: a POST with the headers the browser sent. */
+async function currentRequestAsSeen(): Promise<Request> {
+  const h = await headers();
+  return new Request(`http://${h.get("host") ?? "localhost"}/`, { method: "POST", headers: h });
+}
+
 /**
  * Builds a server action usable with useActionState (`(previous, formData)`) or called directly with an object.
  * Errors come back as values, never thrown at a form.
@@ -74,6 +82,13 @@ export function defineAction<S extends z.ZodType, T>(spec: ActionSpec<S, T>) {
     if (!actor) {
       await auditDenial(spec.name, null, "not signed in");
       return { ok: false, code: "UNAUTHENTICATED", message: "Sign in to continue." };
+    }
+    // Server actions are cookie-authenticated POSTs: one from another site (or with no Origin at all) is refused
+    // the same way as on the API, before anything else is looked at.
+    const crossSite = crossSiteRefusal(await currentRequestAsSeen());
+    if (crossSite) {
+      await auditDenial(spec.name, actor, crossSite);
+      return { ok: false, code: "FORBIDDEN", message: "This request did not come from this site's own pages." };
     }
     if (!can(actor.role, spec.permission)) {
       await auditDenial(spec.name, actor, `missing permission ${spec.permission}`);
