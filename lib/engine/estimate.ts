@@ -2,13 +2,13 @@
 // failover (the allocation of its `failover` layer) ∪ the source's changes since the restore point it was failed
 // over from (the source's dirty bitmap). The same regions quick rollback compares; phase 1 sends at most these
 // (plus nothing else) when tracking is intact. Workers refresh the estimates in the background.
-import { and, asc, desc, eq, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
-import { disks, failbackItems, replicas, restorePoints } from "@/lib/db/schema";
-import { normalizeRegions, totalBytes } from "@/lib/dataplane/regions";
-import { failoverLayer } from "@/lib/replication/failover";
-import { sourceChangeTracking } from "@/lib/replication/replicate";
+import { disks, failbackItems, replicas } from "@/lib/db/schema";
+import { totalBytes } from "@/lib/dataplane/regions";
+import { changedSinceFailover } from "./changed-regions";
 import { loadVmOnHost } from "./context";
+import { notFromLatestRestorePoint } from "./preflight";
 
 export interface DataEstimate {
   /** null: change tracking cannot tell (see note); a failback then compares every block. */
@@ -19,10 +19,8 @@ export interface DataEstimate {
 export async function estimateReplica(db: Db, replicaId: string, guestCacheDir: string): Promise<DataEstimate> {
   const [replica] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
   if (!replica) throw new Error(`replica ${replicaId} not found`);
-  const [latest] = await db.select({ id: restorePoints.id, seq: restorePoints.seq }).from(restorePoints).where(eq(restorePoints.replicaId, replica.id)).orderBy(desc(restorePoints.seq)).limit(1);
-  if (!latest || replica.failedOverFromRestorePointId !== latest.id) {
-    return { bytes: null, note: "The replica was not failed over from the latest restore point: a failback compares every block." };
-  }
+  const notLatest = await notFromLatestRestorePoint(db, replica);
+  if (notLatest) return { bytes: null, note: `${notLatest} A failback compares every block.` };
   const replicaVm = await loadVmOnHost(db, replica.replicaVmId, guestCacheDir);
   const source = await loadVmOnHost(db, replica.sourceVmId, guestCacheDir);
   if ((await source.provider.powerState(source.ext)) !== "off") {
@@ -30,11 +28,9 @@ export async function estimateReplica(db: Db, replicaId: string, guestCacheDir: 
   }
   let bytes = 0;
   for (const disk of await db.select().from(disks).where(eq(disks.vmId, replica.replicaVmId)).orderBy(asc(disks.label))) {
-    const written = await replicaVm.provider.changedBlocks(replicaVm.ext, disk.label, { kind: "layer", name: failoverLayer });
-    if (!written.available) return { bytes: null, note: `${disk.label}: ${written.reason}` };
-    const changed = await source.provider.changedBlocks(source.ext, disk.label, { kind: "bitmap", name: sourceChangeTracking });
-    if (!changed.available) return { bytes: null, note: `${disk.label}: ${changed.reason}` };
-    bytes += totalBytes(normalizeRegions([...written.regions, ...changed.regions]));
+    const changes = await changedSinceFailover(replicaVm, source, disk.label);
+    if (!changes.available) return { bytes: null, note: changes.reason };
+    bytes += totalBytes(changes.regions);
   }
   return { bytes, note: null };
 }

@@ -24,12 +24,17 @@ export interface PreflightResult {
   sourceVmId: string | null;
 }
 
-export async function quickRollbackAllowed(db: DbOrTx, replica: Replica, guestCacheDir: string): Promise<{ allowed: boolean; reason?: string }> {
+/** Why change tracking cannot describe this replica's differences (it was not failed over from the latest restore point), or null. */
+export async function notFromLatestRestorePoint(db: DbOrTx, replica: Replica): Promise<string | null> {
   const [latest] = await db.select().from(restorePoints).where(eq(restorePoints.replicaId, replica.id)).orderBy(desc(restorePoints.seq)).limit(1);
-  if (!latest) return { allowed: false, reason: "The replica was never replicated." };
-  if (replica.failedOverFromRestorePointId !== latest.id) {
-    return { allowed: false, reason: `The replica was not failed over from the source's latest restore point (#${latest.seq}).` };
-  }
+  if (!latest) return "The replica was never replicated.";
+  if (replica.failedOverFromRestorePointId !== latest.id) return `The replica was not failed over from the source's latest restore point (#${latest.seq}).`;
+  return null;
+}
+
+export async function quickRollbackAllowed(db: DbOrTx, replica: Replica, guestCacheDir: string): Promise<{ allowed: boolean; reason?: string }> {
+  const notLatest = await notFromLatestRestorePoint(db, replica);
+  if (notLatest) return { allowed: false, reason: notLatest };
   const source = await loadVmOnHost(db, replica.sourceVmId, guestCacheDir);
   const sourceDisks = await db.select().from(disks).where(eq(disks.vmId, source.vm.id));
   for (const disk of sourceDisks) {

@@ -12,7 +12,7 @@ import {
   revertReplica,
 } from "./snapshots";
 import type { StepImpl } from "./step";
-import { calculateDifference, transferAll, transferChanges, transferChangesSincePhase1 } from "./transfer";
+import { calculateDifference, transferChangesSincePhase1, transferPhase1 } from "./transfer";
 import { verifyProduction } from "./verify";
 
 export const stepImpls: Record<StepKind, StepImpl> = {
@@ -21,8 +21,8 @@ export const stepImpls: Record<StepKind, StepImpl> = {
   create_working_snapshot: createWorkingSnapshot,
   create_protective_snapshot: createProtectiveSnapshot,
   calculate_difference: calculateDifference,
-  transfer_changes: transferChanges,
-  transfer_all: transferAll,
+  transfer_changes: transferPhase1,
+  transfer_all: transferPhase1,
   commit_working_snapshot: commitWorkingSnapshot,
   discard_working_snapshot: discardWorkingSnapshot,
   shutdown_replica: shutdownReplica,

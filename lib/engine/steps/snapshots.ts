@@ -5,7 +5,7 @@ import { upsertDisk, upsertVm } from "@/lib/db/queries/estate";
 import { failbackItems } from "@/lib/db/schema";
 import type { SnapshotSlot } from "../plans";
 import { siteDirOf } from "../providers";
-import type { ItemContext } from "../context";
+import { requireTarget, type ItemContext } from "../context";
 import type { StepImpl } from "./step";
 
 function slotName(ctx: ItemContext, slot: SnapshotSlot | undefined): string {
@@ -14,8 +14,7 @@ function slotName(ctx: ItemContext, slot: SnapshotSlot | undefined): string {
 }
 
 export const createWorkingSnapshot: StepImpl = async ({ ctx, planned }) => {
-  const target = ctx.target;
-  if (!target) throw new Error("the production VM does not exist yet");
+  const target = requireTarget(ctx);
   const name = slotName(ctx, planned.snapshot);
   await target.provider.ensureSnapshot(target.ext, name, "working");
   return { detail: { vm: target.vm.name, snapshot: name } };
@@ -28,8 +27,7 @@ export const createProtectiveSnapshot: StepImpl = async ({ ctx, planned }) => {
 };
 
 export const commitWorkingSnapshot: StepImpl = async ({ ctx, planned }) => {
-  const target = ctx.target;
-  if (!target) throw new Error("the production VM does not exist yet");
+  const target = requireTarget(ctx);
   const name = slotName(ctx, planned.snapshot);
   await target.provider.removeSnapshotKeepingChanges(target.ext, name);
   return { detail: { vm: target.vm.name, snapshot: name } };

@@ -3,11 +3,11 @@
 // per range into the step's checkpoint, so a resumed step (after a crash or a takeover) continues where the
 // last range that was written and read back ended.
 import { syncDisk, type SyncCheckpoint, type SyncProgress } from "@/lib/dataplane";
-import { normalizeRegions, totalBytes } from "@/lib/dataplane/regions";
-import type { DiskHandle, Region } from "@/lib/providers/types";
-import { sourceChangeTracking } from "@/lib/replication/replicate";
-import { failoverLayer } from "@/lib/replication/failover";
-import { requireTarget, type ItemContext } from "../context";
+import { totalBytes } from "@/lib/dataplane/regions";
+import type { Region } from "@/lib/providers/types";
+import { changedSinceFailover } from "../changed-regions";
+import { requireTarget } from "../context";
+import { carriedDisks } from "./carried-disks";
 import type { StepImpl, StepRun } from "./step";
 
 interface DiskPlan {
@@ -28,15 +28,6 @@ interface TransferCheckpoint {
   disks: Record<string, DiskState>;
 }
 
-/** Disks failback carries back: the replica's disks that production has with the same size. */
-async function carriedDisks(ctx: ItemContext): Promise<{ label: string; sizeBytes: number }[]> {
-  const target = requireTarget(ctx);
-  const production = await target.provider.getVm(target.ext);
-  return ctx.replicaDisks
-    .filter((d) => production.disks.some((p) => p.label === d.label && p.sizeBytes === d.sizeBytes))
-    .map((d) => ({ label: d.label, sizeBytes: d.sizeBytes }));
-}
-
 /**
  * calculate_difference. Full mode: the digest comparison runs inside the transfer (one pass), so this step
  * only fixes the set of disks. Quick rollback: the regions to compare are allocated(failover delta) ∪
@@ -52,15 +43,13 @@ export const calculateDifference: StepImpl = async ({ ctx, note, saveCheckpoint 
       plans.push({ ...disk, regions: null });
       continue;
     }
-    const target = requireTarget(ctx);
-    const replicaChanges = await ctx.replicaVm.provider.changedBlocks(ctx.replicaVm.ext, disk.label, { kind: "layer", name: failoverLayer });
-    const sourceChanges = await target.provider.changedBlocks(target.ext, disk.label, { kind: "bitmap", name: sourceChangeTracking, below: ctx.names.work1 });
-    if (!replicaChanges.available || !sourceChanges.available) {
-      fallback = `${disk.label}: ${!replicaChanges.available ? replicaChanges.reason : ""}${!sourceChanges.available ? sourceChanges.reason : ""}`;
+    const changes = await changedSinceFailover(ctx.replicaVm, requireTarget(ctx), disk.label, ctx.names.work1);
+    if (!changes.available) {
+      fallback = changes.reason;
       plans.push({ ...disk, regions: null });
       continue;
     }
-    plans.push({ ...disk, regions: normalizeRegions([...replicaChanges.regions, ...sourceChanges.regions]) });
+    plans.push({ ...disk, regions: changes.regions });
   }
   if (fallback) {
     for (const p of plans) p.regions = null;
@@ -71,12 +60,13 @@ export const calculateDifference: StepImpl = async ({ ctx, note, saveCheckpoint 
   return { detail: { mode: plans.some((p) => p.regions) ? "cbt" : "full", disks: plans.length, bytesToCompare, fallback } };
 };
 
-/** Runs syncDisk over each disk in turn, resuming from the step's checkpoint, reporting combined progress. */
-async function transferDisks(
-  run: StepRun,
-  plans: DiskPlan[],
-  open: (label: string) => Promise<{ source: DiskHandle; target: DiskHandle }>,
-): Promise<Record<string, unknown>> {
+/**
+ * Runs syncDisk over each disk in turn — from the replica frozen beneath snapshot `readAt` into production's
+ * working snapshot `writeInto` — resuming from the step's checkpoint, reporting combined progress.
+ */
+async function transferDisks(run: StepRun, plans: DiskPlan[], readAt: string, writeInto: string): Promise<Record<string, unknown>> {
+  const { replicaVm } = run.ctx;
+  const production = requireTarget(run.ctx);
   const previous = (run.checkpoint as TransferCheckpoint | null)?.disks ?? {};
   const state: TransferCheckpoint = { disks: {} };
   for (const p of plans) state.disks[p.label] = previous[p.label] ?? { done: false, sync: null, bytesChanged: 0, bytesSent: 0 };
@@ -89,7 +79,11 @@ async function transferDisks(
     const disk = state.disks[plan.label] as DiskState;
     if (disk.done) continue;
     if (disk.sync) resumedFrom += disk.sync.nextOffset;
-    const { source, target } = await open(plan.label);
+    const source = await replicaVm.provider.openDiskForRead(replicaVm.ext, plan.label, { at: readAt });
+    const target = await production.provider.openSnapshotForWrite(production.ext, plan.label, writeInto).catch(async (err: unknown) => {
+      await source.close().catch(() => {});
+      throw err;
+    });
     try {
       const report = (p: SyncProgress) => {
         (perDisk[plan.label] as { done: number }).done = p.bytesScanned;
@@ -147,34 +141,20 @@ function regionsFromCalculation(run: StepRun, disks: { label: string; sizeBytes:
   return disks.map((d) => ({ ...d, regions: null }));
 }
 
-/** Phase 1 (original / recovered): differing blocks of the frozen replica into production's working snapshot. */
-export const transferChanges: StepImpl = async (run) => {
+/**
+ * Phase 1: the frozen replica's differing blocks into production's working snapshot — over the regions
+ * calculate_difference fixed (quick rollback), else every block; new location (no calculation step) copies all
+ * of it into the new VM, zero regions travelling as commands.
+ */
+export const transferPhase1: StepImpl = async (run) => {
   const { ctx } = run;
-  const target = requireTarget(ctx);
   const plans = regionsFromCalculation(run, await carriedDisks(ctx));
-  const detail = await transferDisks(run, plans, async (label) => ({
-    source: await ctx.replicaVm.provider.openDiskForRead(ctx.replicaVm.ext, label, { at: ctx.names.protect1 }),
-    target: await target.provider.openSnapshotForWrite(target.ext, label, ctx.names.work1),
-  }));
-  return { detail };
-};
-
-/** Phase 1 (new location): everything the frozen replica holds into the new VM (zero regions travel as commands). */
-export const transferAll: StepImpl = async (run) => {
-  const { ctx } = run;
-  const target = requireTarget(ctx);
-  const plans = (await carriedDisks(ctx)).map((d) => ({ ...d, regions: null }));
-  const detail = await transferDisks(run, plans, async (label) => ({
-    source: await ctx.replicaVm.provider.openDiskForRead(ctx.replicaVm.ext, label, { at: ctx.names.protect1 }),
-    target: await target.provider.openSnapshotForWrite(target.ext, label, ctx.names.work1),
-  }));
-  return { detail };
+  return { detail: await transferDisks(run, plans, ctx.names.protect1, ctx.names.work1) };
 };
 
 /** Phase 2: the replica's writes since phase 1 (the allocation of the phase-1 protective snapshot). */
 export const transferChangesSincePhase1: StepImpl = async (run) => {
   const { ctx } = run;
-  const target = requireTarget(ctx);
   const plans: DiskPlan[] = [];
   for (const disk of await carriedDisks(ctx)) {
     const changed = await ctx.replicaVm.provider.changedBlocks(ctx.replicaVm.ext, disk.label, { kind: "layer", name: ctx.names.protect1 });
@@ -183,9 +163,5 @@ export const transferChangesSincePhase1: StepImpl = async (run) => {
       plans.push({ ...disk, regions: null });
     } else plans.push({ ...disk, regions: changed.regions });
   }
-  const detail = await transferDisks(run, plans, async (label) => ({
-    source: await ctx.replicaVm.provider.openDiskForRead(ctx.replicaVm.ext, label, { at: ctx.names.protect2 }),
-    target: await target.provider.openSnapshotForWrite(target.ext, label, ctx.names.work2),
-  }));
-  return { detail };
+  return { detail: await transferDisks(run, plans, ctx.names.protect2, ctx.names.work2) };
 };

@@ -5,6 +5,7 @@
 import { syncDisk, verifyDisk, type SyncProgress } from "@/lib/dataplane";
 import type { Region } from "@/lib/providers/types";
 import { requireTarget } from "../context";
+import { carriedDisks } from "./carried-disks";
 import { PermanentStepError, type StepImpl } from "./step";
 
 interface DiskVerdict {
@@ -24,13 +25,12 @@ export const verifyProduction: StepImpl = async (run) => {
   const target = requireTarget(ctx);
   const replica = ctx.replicaVm;
   const earlier = (run.checkpoint as { disks?: Record<string, DiskVerdict> } | null)?.disks ?? {};
-  const production = await target.provider.getVm(target.ext);
-  const labels = ctx.replicaDisks.filter((d) => production.disks.some((p) => p.label === d.label && p.sizeBytes === d.sizeBytes)).map((d) => d.label);
+  const carried = await carriedDisks(ctx);
   const verdicts: Record<string, DiskVerdict> = {};
-  const totalBytes = ctx.replicaDisks.filter((d) => labels.includes(d.label)).reduce((s, d) => s + d.sizeBytes, 0);
+  const totalBytes = carried.reduce((s, d) => s + d.sizeBytes, 0);
   let doneBefore = 0;
 
-  for (const label of labels) {
+  for (const { label, sizeBytes } of carried) {
     const repair = earlier[label] && !earlier[label].ok ? earlier[label].mismatches : [];
     if (repair.length) {
       // The operator asked to re-run the sync: copy the mismatched regions again, through a working snapshot.
@@ -72,7 +72,7 @@ export const verifyProduction: StepImpl = async (run) => {
     } finally {
       await source.close();
     }
-    doneBefore += ctx.replicaDisks.find((d) => d.label === label)?.sizeBytes ?? 0;
+    doneBefore += sizeBytes;
   }
   await run.saveCheckpoint({ disks: verdicts });
   await run.note("verification.result", { disks: verdicts }, Object.values(verdicts).every((v) => v.ok) ? "info" : "error");
