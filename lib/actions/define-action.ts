@@ -9,7 +9,7 @@ import { crossSiteRefusal } from "@/lib/api/same-origin";
 import { headers } from "next/headers";
 import { db, type Tx } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
-import { AppError, type ActionResult, type FieldErrors } from "@/lib/errors";
+import { AppError, fieldErrorsOf, type ActionResult } from "@/lib/errors";
 
 export interface ActionContext<I> {
   actor: Actor;
@@ -42,15 +42,6 @@ export function inputToObject(raw: unknown): Record<string, unknown> {
     for (const [key, value] of Object.entries(raw)) out[key] = value;
   }
   return out;
-}
-
-export function fieldErrorsOf(error: z.ZodError): FieldErrors {
-  const errors: FieldErrors = {};
-  for (const issue of error.issues) {
-    const key = issue.path.join(".") || "_form";
-    (errors[key] ??= []).push(issue.message);
-  }
-  return errors;
 }
 
 async function auditDenial(name: string, actor: Actor | null, reason: string) {

@@ -1,16 +1,10 @@
 // Turning zod's verdict into the API's typed VALIDATION error, with a list of messages per field path.
 import { z } from "zod";
-import { AppError, type FieldErrors } from "@/lib/errors";
-
-export function fieldErrorsFrom(error: z.ZodError): FieldErrors {
-  const fields: FieldErrors = {};
-  for (const issue of error.issues) (fields[issue.path.join(".") || "_form"] ??= []).push(issue.message);
-  return fields;
-}
+import { AppError, fieldErrorsOf } from "@/lib/errors";
 
 export function validate<S extends z.ZodType>(schema: S, raw: unknown, message = "Some of the request's fields are not valid."): z.infer<S> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new AppError("VALIDATION", message, fieldErrorsFrom(parsed.error));
+  if (!parsed.success) throw new AppError("VALIDATION", message, fieldErrorsOf(parsed.error));
   return parsed.data;
 }
 

@@ -10,7 +10,7 @@ import { AppError } from "@/lib/errors";
 import { appendEvent } from "@/lib/events/events";
 import { ensurePlanSteps, moveItem, planOptionsOf, skipRemainingSteps } from "./item-records";
 import { isRunnablePlan, phaseOf, type RunnablePlan } from "./plans";
-import { resolveSwitchTime } from "./switch-time";
+import { resolveSwitchTime, switchTimeErrorField } from "./switch-time";
 import { InvalidTransitionError, planForCommand, terminalStates } from "./transitions";
 import type { EngineActor } from "./types";
 
@@ -212,7 +212,7 @@ async function startPlan(tx: Tx, item: FailbackItem, plan: RunnablePlan, state: 
 export async function changeSwitchTime(db: Db, actor: EngineActor, sessionId: string, local: string, timeZone: string, now = new Date()): Promise<CommandResult> {
   const resolved = resolveSwitchTime(local, timeZone, now);
   if (!resolved.ok) {
-    throw new AppError("VALIDATION", resolved.error.message, { [resolved.error.code === "UNKNOWN_ZONE" ? "timeZone" : "local"]: [resolved.error.message] });
+    throw new AppError("VALIDATION", resolved.error.message, { [switchTimeErrorField(resolved.error)]: [resolved.error.message] });
   }
   return db.transaction(async (tx) => {
     const { session, items } = await lockSession(tx, sessionId);

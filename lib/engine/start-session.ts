@@ -4,10 +4,10 @@ import { z } from "zod";
 import type { Db } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
 import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schema";
-import { AppError, type FieldErrors } from "@/lib/errors";
+import { AppError, fieldErrorsOf, type FieldErrors } from "@/lib/errors";
 import { appendEvent } from "@/lib/events/events";
 import { preflightItem, type PreflightResult } from "./preflight";
-import { resolveSwitchTime } from "./switch-time";
+import { resolveSwitchTime, switchTimeErrorField } from "./switch-time";
 import type { EngineActor, StartFailbackRequest } from "./types";
 
 const uuid = z.uuid({ message: "must be an id" });
@@ -60,9 +60,7 @@ export interface StartedFailback {
 }
 
 function validationError(error: z.ZodError): AppError {
-  const fields: FieldErrors = {};
-  for (const issue of error.issues) (fields[issue.path.join(".") || "_form"] ??= []).push(issue.message);
-  return new AppError("VALIDATION", "Some of the failback settings are not valid.", fields);
+  return new AppError("VALIDATION", "Some of the failback settings are not valid.", fieldErrorsOf(error));
 }
 
 /** Checks a request without starting anything (the wizard's review step). */
@@ -76,7 +74,7 @@ export async function checkFailback(db: Db, raw: unknown, guestCacheDir: string,
   if (request.switchMode === "scheduled" && request.switchAt) {
     const resolved = resolveSwitchTime(request.switchAt.local, request.switchAt.timeZone, now);
     if (!resolved.ok) {
-      fields[resolved.error.code === "UNKNOWN_ZONE" ? "switchAt.timeZone" : "switchAt.local"] = [resolved.error.message];
+      fields[`switchAt.${switchTimeErrorField(resolved.error)}`] = [resolved.error.message];
       code = "VALIDATION";
     } else runAt = resolved.instant;
   }

@@ -8,6 +8,11 @@ export type SwitchTimeError =
   | { code: "AMBIGUOUS_LOCAL_TIME"; message: string; candidates: Date[] }
   | { code: "IN_THE_PAST"; message: string };
 
+/** Which input a refused switch time is about: the zone, or the local date-time. */
+export function switchTimeErrorField(error: SwitchTimeError): "timeZone" | "local" {
+  return error.code === "UNKNOWN_ZONE" ? "timeZone" : "local";
+}
+
 export type SwitchTimeResult = { ok: true; instant: Date; timeZone: string } | { ok: false; error: SwitchTimeError };
 
 const localPattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;

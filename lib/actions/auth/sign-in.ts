@@ -2,7 +2,8 @@
 
 import { AuthError } from "next-auth";
 import { signIn } from "@/lib/auth/auth";
-import { fieldErrorsOf, inputToObject } from "@/lib/actions/define-action";
+import { inputToObject } from "@/lib/actions/define-action";
+import { fieldErrorsOf } from "@/lib/errors";
 import type { ActionResult } from "@/lib/errors";
 import { signInInput } from "@/lib/validation/users";
 
