@@ -2,39 +2,34 @@
 // background refresh records it (and leaves replicas in a running failback alone).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
-import { inject } from "vitest";
 import { failbackSteps, replicas } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
-import { Engine, estimateReplica, refreshEstimates, startWorker, type Worker } from "./index";
-import { createTestLab, testEngineSettings, waitForItem, type TestLab } from "./testing/harness";
+import { type Engine, estimateReplica, refreshEstimates } from "./index";
+import { testGuestCacheDir, waitForItem, type TestLab } from "./testing/harness";
+import { startTestEngine, type TestEngine } from "./testing/test-engine";
 
 const database = testDatabase();
 const db = database.db;
 let lab: TestLab;
 let engine: Engine;
-let worker: Worker;
-const settings = testEngineSettings();
+let setup: TestEngine | undefined;
 
 beforeAll(async () => {
-  lab = await createTestLab(db, [
+  setup = await startTestEngine(database, [
     { id: "x-app", name: "x-app", tinyGuest: false, guestAgent: false, diskUnits: [1, 1] },
     { id: "x-other", name: "x-other", tinyGuest: false, guestAgent: false, diskUnits: [1] },
   ]);
-  engine = new Engine({ db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
-  worker = await startWorker({ db, databaseUrl: inject("databaseUrl"), settings, log: () => {} });
+  ({ lab, engine } = setup);
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.stop();
-  await engine?.close();
-  await lab?.cleanup();
-  await database.close();
+  await (setup ? setup.close() : database.close());
 });
 
 describe("data-to-move estimates", () => {
   it("match what quick rollback compares, and are refreshed in the background for replicas not in a failback", async () => {
     const replicaId = lab.replicaIds["x-app"] as string;
-    const estimate = await estimateReplica(db, replicaId, settings.guestCacheDir);
+    const estimate = await estimateReplica(db, replicaId, testGuestCacheDir());
     expect(estimate.note).toBeNull();
     expect(estimate.bytes).toBeGreaterThan(0);
     expect(estimate.bytes).toBeLessThan(2 * 16 * 1024 * 1024);
@@ -45,7 +40,7 @@ describe("data-to-move estimates", () => {
     const plans = (calculation?.checkpoint as { plans: { regions: { length: number }[] }[] }).plans;
     expect(plans.reduce((sum, p) => sum + p.regions.reduce((s, r) => s + r.length, 0), 0)).toBe(estimate.bytes);
 
-    const refreshed = await refreshEstimates(db, settings.guestCacheDir, { maxAgeMs: 0, limit: 100, only: Object.values(lab.replicaIds) });
+    const refreshed = await refreshEstimates(db, testGuestCacheDir(), { maxAgeMs: 0, limit: 100, only: Object.values(lab.replicaIds) });
     expect(refreshed).toBe(1);
     const [other] = await db.select().from(replicas).where(eq(replicas.id, lab.replicaIds["x-other"] as string));
     expect(other?.estimatedAt).not.toBeNull();

@@ -6,33 +6,28 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUEST_READY_MARKER } from "@/lib/guest/build-guest";
 import { and, eq, sql } from "drizzle-orm";
-import { inject } from "vitest";
 import { events } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
-import { Engine, startWorker, type Worker } from "./index";
-import { createTestLab, sameContent, sessionState, testEngineSettings, topFile, waitForItem, type TestLab } from "./testing/harness";
+import type { Engine } from "./index";
+import { sameContent, sessionState, topFile, waitForItem, type TestLab } from "./testing/harness";
+import { startTestEngine, type TestEngine } from "./testing/test-engine";
 
 const database = testDatabase();
 const db = database.db;
 let lab: TestLab;
 let engine: Engine;
-let worker: Worker;
+let setup: TestEngine | undefined;
 
 beforeAll(async () => {
-  lab = await createTestLab(db, [
+  setup = await startTestEngine(database, [
     { id: "g-tiny", name: "g-tiny", tinyGuest: true, guestAgent: true, diskUnits: [1] },
     { id: "g-mute", name: "g-mute", tinyGuest: false, guestAgent: true, diskUnits: [1] },
   ]);
-  const settings = testEngineSettings();
-  engine = new Engine({ db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
-  worker = await startWorker({ db, databaseUrl: inject("databaseUrl"), settings, log: () => {} });
+  ({ lab, engine } = setup);
 }, 240_000);
 
 afterAll(async () => {
-  await worker?.stop();
-  await engine?.close();
-  await lab?.cleanup();
-  await database.close();
+  await (setup ? setup.close() : database.close());
 });
 
 describe("replica shutdown at the switch", () => {

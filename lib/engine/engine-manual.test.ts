@@ -3,32 +3,27 @@
 // and I3 (never both running); and the illegal moves refused with typed errors and no hypervisor effect.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { inject } from "vitest";
 import { auditLog, replicas } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
-import { Engine, startWorker, type Worker } from "./index";
-import { createTestLab, eventTypes, sameContent, testEngineSettings, topFile, waitForItem, type TestLab } from "./testing/harness";
+import type { Engine } from "./index";
+import { eventTypes, sameContent, topFile, waitForItem, type TestLab } from "./testing/harness";
+import { startTestEngine, type TestEngine } from "./testing/test-engine";
 import { generateReplicaWrites, missingWrites, watchNeverBothRunning } from "./testing/invariants";
 
 const database = testDatabase();
 const db = database.db;
 let lab: TestLab;
 let engine: Engine;
-let worker: Worker;
+let setup: TestEngine | undefined;
 const admin = { userId: null, label: "test-admin" };
 
 beforeAll(async () => {
-  lab = await createTestLab(db, [{ id: "m-app", name: "m-app", tinyGuest: false, guestAgent: false, diskUnits: [1, 1] }]);
-  const settings = testEngineSettings();
-  engine = new Engine({ db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
-  worker = await startWorker({ db, databaseUrl: inject("databaseUrl"), settings, log: () => {} });
+  setup = await startTestEngine(database, [{ id: "m-app", name: "m-app", tinyGuest: false, guestAgent: false, diskUnits: [1, 1] }]);
+  ({ lab, engine } = setup);
 });
 
 afterAll(async () => {
-  await worker?.stop();
-  await engine?.close();
-  await lab?.cleanup();
-  await database.close();
+  await (setup ? setup.close() : database.close());
 });
 
 describe("failback to the original VM with a manual switch", () => {

@@ -4,45 +4,25 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { inject } from "vitest";
 import { failbackItems, failbackSteps, replicas, vms } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
-import { Engine, startWorker, type Worker } from "./index";
+import type { Engine } from "./index";
 import { snapshotNames } from "./names";
-import {
-  addRecoveredVm,
-  createTestLab,
-  eventTypes,
-  localTimeIn,
-  productionHostId,
-  sameContent,
-  snapshotCopy,
-  stepGate,
-  testEngineSettings,
-  topFile,
-  waitForItem,
-  type TestLab,
-} from "./testing/harness";
+import { addRecoveredVm, eventTypes, localTimeIn, productionHostId, sameContent, snapshotCopy, stepGate, topFile, waitForItem, type TestLab } from "./testing/harness";
+import { startTestEngine, type TestEngine } from "./testing/test-engine";
 import { generateReplicaWrites, missingWrites, watchNeverBothRunning } from "./testing/invariants";
 
 const database = testDatabase();
 const db = database.db;
 let lab: TestLab;
 let engine: Engine;
-let worker: Worker;
+let setup: TestEngine | undefined;
 const admin = { userId: null, label: "test-admin" };
 const cancelGate = stepGate("transfer_changes");
 const small = (id: string) => ({ id, name: id, tinyGuest: false, guestAgent: false, diskUnits: [1] });
 
 beforeAll(async () => {
-  lab = await createTestLab(db, [small("t-rec"), small("t-new"), small("t-cancel"), small("t-undo")]);
-  const settings = testEngineSettings();
-  engine = new Engine({ db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
-  worker = await startWorker({
-    db,
-    databaseUrl: inject("databaseUrl"),
-    settings,
-    log: () => {},
+  setup = await startTestEngine(database, [small("t-rec"), small("t-new"), small("t-cancel"), small("t-undo")], {
     // Only the cancel test's item is held; the gate lets everything else through (it is armed once).
     beforeStep: async (step) => {
       if (step === "transfer_changes" && holdNextTransfer) {
@@ -51,14 +31,12 @@ beforeAll(async () => {
       }
     },
   });
+  ({ lab, engine } = setup);
 }, 180_000);
 let holdNextTransfer = false;
 
 afterAll(async () => {
-  await worker?.stop();
-  await engine?.close();
-  await lab?.cleanup();
-  await database.close();
+  await (setup ? setup.close() : database.close());
 });
 
 describe("every target and switch mode", () => {

@@ -3,32 +3,27 @@
 // copies the mismatched region again and verifies the whole disk before powering production on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
-import { inject } from "vitest";
 import { events, failbackItems, failbackSteps } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
-import { Engine, startWorker, type Worker } from "./index";
-import { createTestLab, sameContent, stepGate, testEngineSettings, topFile, waitForItem, type TestLab } from "./testing/harness";
+import type { Engine } from "./index";
+import { sameContent, stepGate, topFile, waitForItem, type TestLab } from "./testing/harness";
+import { startTestEngine, type TestEngine } from "./testing/test-engine";
 
 const database = testDatabase();
 const db = database.db;
 let lab: TestLab;
 let engine: Engine;
-let worker: Worker;
+let setup: TestEngine | undefined;
 const gate = stepGate("verify_production");
 const admin = { userId: null, label: "test-admin" };
 
 beforeAll(async () => {
-  lab = await createTestLab(db, [{ id: "v-app", name: "v-app", tinyGuest: false, guestAgent: false, diskUnits: [1] }]);
-  const settings = testEngineSettings();
-  engine = new Engine({ db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
-  worker = await startWorker({ db, databaseUrl: inject("databaseUrl"), settings, log: () => {}, beforeStep: (step) => gate.hook(step) });
+  setup = await startTestEngine(database, [{ id: "v-app", name: "v-app", tinyGuest: false, guestAgent: false, diskUnits: [1] }], { beforeStep: (step) => gate.hook(step) });
+  ({ lab, engine } = setup);
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.stop();
-  await engine?.close();
-  await lab?.cleanup();
-  await database.close();
+  await (setup ? setup.close() : database.close());
 });
 
 describe("verification", () => {

@@ -56,10 +56,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   await queue.workItems(settings.concurrency, (job) => work(job.itemId));
-  await queue.workSchedules(async (job) => {
-    const fired = await fireSchedule(db, job.scheduleId);
+  /** Starts the schedule's switch (at most once, whoever asks) and sends its items to the workers. */
+  const fire = async (scheduleId: string) => {
+    const fired = await fireSchedule(db, scheduleId);
     for (const itemId of fired?.itemIds ?? []) await queue.sendItem(itemId);
-  });
+  };
+  await queue.workSchedules((job) => fire(job.scheduleId));
 
   let sweeping = false;
   const sweep = async () => {
@@ -70,10 +72,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         .select({ id: switchSchedules.id })
         .from(switchSchedules)
         .where(and(eq(switchSchedules.state, "pending"), lt(switchSchedules.runAt, sql`now()`)));
-      for (const schedule of due) {
-        const fired = await fireSchedule(db, schedule.id);
-        for (const itemId of fired?.itemIds ?? []) await queue.sendItem(itemId);
-      }
+      for (const schedule of due) await fire(schedule.id);
       for (const id of await itemsNeedingWork(db)) if (!running.has(id)) await queue.sendItem(id);
     } catch (err) {
       log(`sweep: ${err instanceof Error ? err.message : String(err)}`);

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { events, failbackItems, failbackSessions, hosts, replicas, sites, vms, type ItemState } from "@/lib/db/schema";
+import { formatInZone } from "@/components/ui/zoned-time";
 import { upsertDisk, upsertVm } from "@/lib/db/queries/estate";
 import { createLab } from "@/lib/lab/create-lab";
 import { labSites, replicaVmId, type LabVm } from "@/lib/lab/estate";
@@ -135,13 +136,7 @@ export async function addRecoveredVm(db: Db, lab: TestLab, like: string, id: str
     guest: "none",
     disks: source.disks.map((d) => ({ label: d.label, sizeBytes: d.sizeBytes })),
   });
-  const [host] = await db
-    .select({ id: hosts.id })
-    .from(hosts)
-    .innerJoin(sites, eq(sites.id, hosts.siteId))
-    .where(eq(sites.name, lab.siteNames.production));
-  if (!host) throw new Error("the test lab has no production host");
-  const row = await upsertVm(db, { hostId: host.id, externalId: vm.id, name: vm.name, cpus: vm.cpus, memoryMib: vm.memoryMib, guestAgent: vm.guestAgent, config: vm.config });
+  const row = await upsertVm(db, { hostId: await productionHostId(db, lab), externalId: vm.id, name: vm.name, cpus: vm.cpus, memoryMib: vm.memoryMib, guestAgent: vm.guestAgent, config: vm.config });
   for (const disk of vm.disks) await upsertDisk(db, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
   return row.id;
 }
@@ -183,10 +178,5 @@ export function stepGate(kind: string) {
 
 /** The wall-clock time of `instant` in `timeZone`, as the wizard sends it (YYYY-MM-DDTHH:mm:ss). */
 export function localTimeIn(timeZone: string, instant: Date): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
-      .formatToParts(instant)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`;
+  return formatInZone(instant, timeZone, true).replace(" ", "T");
 }

@@ -1,0 +1,36 @@
+// One engine test file's whole setup: its own small lab, the engine API, and an in-process worker with the
+// test settings — and the teardown that stops them all and removes the lab.
+import { inject } from "vitest";
+import type { Database } from "@/lib/db/client";
+import type { LabVm } from "@/lib/lab/estate";
+import { Engine, startWorker, type EngineSettings, type Worker, type WorkerOptions } from "../index";
+import { createTestLab, testEngineSettings, type TestLab } from "./harness";
+
+export interface TestEngine {
+  lab: TestLab;
+  engine: Engine;
+  worker: Worker;
+  settings: EngineSettings;
+  /** Stops the worker and the engine, removes the lab, closes the database. */
+  close(): Promise<void>;
+}
+
+export async function startTestEngine(database: Database, vms: LabVm[], options: { beforeStep?: WorkerOptions["beforeStep"] } = {}): Promise<TestEngine> {
+  const settings = testEngineSettings();
+  const lab = await createTestLab(database.db, vms);
+  const engine = new Engine({ db: database.db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
+  let worker: Worker | undefined;
+  const close = async () => {
+    await worker?.stop();
+    await engine.close();
+    await lab.cleanup();
+    await database.close();
+  };
+  try {
+    worker = await startWorker({ db: database.db, databaseUrl: inject("databaseUrl"), settings, log: () => {}, beforeStep: options.beforeStep });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { lab, engine, worker, settings, close };
+}
