@@ -1,5 +1,6 @@
 // Reusable read buffers: a fresh 1 MiB buffer per read made garbage collection about half of the reading
 // process's CPU time. A pool holds at most as many buffers as reads are ever in flight.
+import { allocReadBuffer } from "@/lib/io/read-buffer";
 import type { DiskHandle } from "@/lib/providers/types";
 
 export class BufferPool {
@@ -8,7 +9,7 @@ export class BufferPool {
   constructor(private readonly bufferBytes: number) {}
 
   take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafe(this.bufferBytes);
+    return this.free.pop() ?? allocReadBuffer(this.bufferBytes);
   }
 
   give(buffer: Buffer): void {

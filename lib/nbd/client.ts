@@ -1,4 +1,5 @@
 import net from "node:net";
+import { allocReadBuffer } from "@/lib/io/read-buffer";
 import { ByteReader } from "./byte-reader";
 import { NbdError, errorFromSocket } from "./errors";
 import { type Extent, coalesceExtents } from "./extents";
@@ -191,7 +192,7 @@ export class NbdClient {
   async read(offset: number, length: number): Promise<Buffer> {
     this.checkRange(offset, length, "read");
     // Uninitialised is safe: a successful reply must cover every byte (checked per request).
-    const target = Buffer.allocUnsafe(length);
+    const target = allocReadBuffer(length);
     await this.readSplit(offset, target);
     return target;
   }

@@ -176,8 +176,9 @@ describe("sharing with a running VM", () => {
 });
 
 describe("daemon failures", () => {
-  it("a SIGKILLed daemon makes pending and later reads fail fast with a transient ProviderError", async () => {
-    const handle = await track(openChainForRead({ files: chain, runDir, exportName: "killed" }));
+  it("a SIGKILLed daemon makes pending and later NBD reads fail fast with a transient ProviderError", async () => {
+    // Every read over NBD here (direct reads, which do not wait on the daemon, have their own test).
+    const handle = await track(openChainForRead({ files: chain, runDir, exportName: "killed", directReads: false }));
     const [pid] = daemonPidsFor(storageDaemonPaths(runDir, "killed").pidFile);
     expect(pid).toBeDefined();
     // Stopped first so the reads are surely still pending when it dies.

@@ -1,6 +1,8 @@
-// Opens a qcow2 chain as a DiskHandle: a qemu-storage-daemon exports it over NBD and our client talks to it.
+// Opens a qcow2 chain as a DiskHandle: a qemu-storage-daemon exports it over NBD and our client talks to it;
+// reads go straight to the layers' files where the chain's map allows (direct-disk-handle.ts).
 import { NbdClient } from "@/lib/nbd";
 import type { DiskHandle } from "../types";
+import { DirectReadDiskHandle } from "./direct-disk-handle";
 import { NbdDiskHandle, providerErrorFromNbd } from "./disk-handle";
 import { type StorageDaemon, startStorageDaemon, stopLeftoverStorageDaemon } from "./storage-daemon";
 
@@ -13,6 +15,11 @@ export interface ChainAccessOptions {
   exportName: string;
   /** Per-request limit, so a daemon that stops answering cannot hang a copy. Default 120 s. */
   requestTimeoutMs?: number;
+  /**
+   * Read mapped clusters straight from the layers' files instead of through the daemon (default true). Off, every
+   * byte goes over NBD: for tests of that path, and for chains on storage this process cannot open.
+   */
+  directReads?: boolean;
 }
 
 export interface ReadAccessOptions extends ChainAccessOptions {
@@ -40,7 +47,8 @@ async function openChain(options: ChainAccessOptions, mode: { writable: boolean;
   const daemon = await startStorageDaemon({ ...options, ...mode });
   const client = await connectToDaemon(daemon, options);
   const description = `${options.files[options.files.length - 1]} (export ${options.exportName}${mode.writable ? "" : ", read-only"})`;
-  return new NbdDiskHandle(client, daemon, description);
+  const handle = new NbdDiskHandle(client, daemon, description);
+  return options.directReads === false ? handle : new DirectReadDiskHandle(handle, options.files);
 }
 
 /** Our NBD client on the daemon's export; a daemon whose export cannot be reached is stopped, not leaked. */

@@ -70,6 +70,11 @@ export class NbdDiskHandle implements DiskHandle {
     return !this.client.readOnly;
   }
 
+  /** False once the daemon is gone (stopped, killed, or replaced by a new owner of the disk). */
+  get connected(): boolean {
+    return this.client.isOpen;
+  }
+
   read(offset: number, length: number): Promise<Buffer> {
     return this.call(`reading ${length} bytes at ${offset}`, () => this.client.read(offset, length));
   }
