@@ -4,6 +4,7 @@ import type { DiskHandle, Region } from "@/lib/providers/types";
 import { chunkRegions, intersectRegions, normalizeRegions } from "@/lib/dataplane/regions";
 import { type WrittenRun, blockDigests } from "./block-diff";
 import { alignToBlocks } from "./block-geometry";
+import { type BufferPool, readPooled } from "./buffer-pool";
 import { forEachConcurrently } from "./concurrency";
 
 export interface ReadBackContext {
@@ -11,6 +12,8 @@ export interface ReadBackContext {
   blockSize: number;
   chunkBytes: number;
   concurrency: number;
+  /** Buffers of chunkBytes for the reads: read-back reads as much as was written, and fresh buffers cost GC. */
+  pool: BufferPool;
   /** Counts every byte read from the target. */
   onRead: (bytes: number) => void;
 }
@@ -18,10 +21,16 @@ export interface ReadBackContext {
 /** Blocks of `runs` whose content no longer has the digest that was written, coalesced into regions. */
 export async function readBackMismatches(ctx: ReadBackContext, runs: readonly WrittenRun[]): Promise<Region[]> {
   const bad: Region[] = [];
+  // Runs never exceed a read chunk (they are cut from one), so each fits a pooled buffer.
   await forEachConcurrently(runs, ctx.concurrency, async (run) => {
-    const data = await ctx.target.read(run.offset, run.length);
+    const read = await readPooled(ctx.target, ctx.pool, run.offset, run.length);
+    let found: bigint[];
+    try {
+      found = blockDigests(read.data, ctx.blockSize);
+    } finally {
+      read.release();
+    }
     ctx.onRead(run.length);
-    const found = blockDigests(data, ctx.blockSize);
     found.forEach((digest, i) => {
       if (digest !== run.digests[i]) {
         const offset = run.offset + i * ctx.blockSize;
@@ -44,12 +53,17 @@ export async function notZeroAfterZeroing(ctx: ReadBackContext, zeroed: readonly
   const zeroes = Buffer.alloc(ctx.chunkBytes);
   const bad: Region[] = [];
   await forEachConcurrently(chunkRegions(toRead, ctx.chunkBytes), ctx.concurrency, async (chunk) => {
-    const data = await ctx.target.read(chunk.offset, chunk.length);
-    ctx.onRead(chunk.length);
-    for (let at = 0; at < data.length; at += ctx.blockSize) {
-      const length = Math.min(ctx.blockSize, data.length - at);
-      if (!data.subarray(at, at + length).equals(zeroes.subarray(0, length))) bad.push({ offset: chunk.offset + at, length });
+    const read = await readPooled(ctx.target, ctx.pool, chunk.offset, chunk.length);
+    try {
+      const { data } = read;
+      for (let at = 0; at < data.length; at += ctx.blockSize) {
+        const length = Math.min(ctx.blockSize, data.length - at);
+        if (!data.subarray(at, at + length).equals(zeroes.subarray(0, length))) bad.push({ offset: chunk.offset + at, length });
+      }
+    } finally {
+      read.release();
     }
+    ctx.onRead(chunk.length);
   });
   return normalizeRegions(bad);
 }

@@ -25,6 +25,9 @@ import { DIGEST_BYTES, MAP_EXTENT_BYTES, RUN_HEADER_BYTES, ZERO_COMMAND_BYTES } 
  */
 const RANGES_IN_FLIGHT = 2;
 
+/** Write slots per read slot: scattered writes (quick rollback, 10 % change) wait on the target longer than reads. */
+const WRITES_PER_READ_SLOT = 2;
+
 /** One range's work and what it adds to the totals once it is done (never before: see SyncCheckpoint). */
 interface RangeWork {
   plan: RangePlan;
@@ -46,7 +49,10 @@ class DiskSync {
   private readonly target: DiskHandle;
   private readonly settings: SyncSettings;
   private readonly meter: ProgressMeter;
+  /** Chunks being read and compared. */
   private readonly slots: Semaphore;
+  /** Chunks whose reads are done and whose writes are under way (each holds its source buffer until then). */
+  private readonly writeSlots: Semaphore;
   private readonly pool: BufferPool;
   private readonly startedAt = performance.now();
   /** Totals of finished ranges, earlier runs included: exactly what a checkpoint records. */
@@ -70,6 +76,7 @@ class DiskSync {
     this.settings = resolveSyncSettings(options);
     this.committed = { ...this.settings.carried };
     this.slots = new Semaphore(this.settings.concurrency);
+    this.writeSlots = new Semaphore(this.settings.concurrency * WRITES_PER_READ_SLOT);
     this.pool = new BufferPool(this.settings.chunkBytes);
     this.meter = new ProgressMeter(options.onProgress, "scan", totalBytes(this.settings.wanted), this.settings.wantedBefore);
     this.meter.bytesChanged = this.committed.bytesChanged;
@@ -126,7 +133,7 @@ class DiskSync {
       if (this.shouldStop()) break;
       const work = this.startRange(plan);
       for (const zero of plan.zeroRegions) if (!this.failure) await this.startTask(work, () => this.zeroRegion(work, zero));
-      for (const chunk of plan.chunks) if (!this.failure) await this.startTask(work, () => this.syncChunk(work, chunk));
+      for (const chunk of plan.chunks) if (!this.failure) await this.startTask(work, (readDone) => this.syncChunk(work, chunk, readDone));
       // Chained: range k's checkpoint is never handed out before range k-1's.
       const done = previous.then(() => this.finishRange(work));
       finished.push(done);
@@ -143,21 +150,31 @@ class DiskSync {
     return work;
   }
 
-  /** Waits for a free slot; a task's failure stops the sync, and is reported once everything has settled. */
-  private async startTask(work: RangeWork, task: () => Promise<void>): Promise<void> {
+  /**
+   * Waits for a free read slot; a task's failure stops the sync, and is reported once everything has settled.
+   * A task may hand its read slot back early (`readDone`) once only its writes are left, so that reading goes on
+   * while the target absorbs them; the write slots bound how much waits to be written.
+   */
+  private async startTask(work: RangeWork, task: (readDone: () => void) => Promise<void>): Promise<void> {
     await this.slots.acquire();
     if (this.failure) {
       this.slots.release();
       return;
     }
+    let holding = true;
+    const readDone = () => {
+      if (!holding) return;
+      holding = false;
+      this.slots.release();
+    };
     work.tasks.push(
-      task()
+      task(readDone)
         .catch((error: unknown) => this.fail(error))
-        .finally(() => this.slots.release()),
+        .finally(readDone),
     );
   }
 
-  private async syncChunk(work: RangeWork, chunk: ChunkPlan): Promise<void> {
+  private async syncChunk(work: RangeWork, chunk: ChunkPlan, readDone: () => void): Promise<void> {
     const reads: PooledRead[] = [];
     const pooled = async (handle: DiskHandle, offset: number, length: number) => {
       const read = await readPooled(handle, this.pool, offset, length);
@@ -169,20 +186,28 @@ class DiskSync {
         pooled(this.source, chunk.offset, chunk.length),
         settleAll(chunk.targetReads.map(async (r) => ({ offset: r.offset, data: await pooled(this.target, r.offset, r.length) }))),
       ]);
-      await this.applyChunk(work, chunk, source, parts);
+      await this.applyChunk(work, chunk, source, parts, readDone);
     } finally {
       // settleAll waits for every read and write to settle, so no buffer is still in use here.
       for (const read of reads) read.release();
     }
   }
 
-  private async applyChunk(work: RangeWork, chunk: ChunkPlan, source: Buffer, parts: { offset: number; data: Buffer }[]): Promise<void> {
+  private async applyChunk(work: RangeWork, chunk: ChunkPlan, source: Buffer, parts: { offset: number; data: Buffer }[], readDone: () => void): Promise<void> {
     this.counters.sourceBytesRead += chunk.length;
     for (const part of parts) this.counters.targetBytesRead += part.data.length;
 
     const diff = diffChunk(chunk, source, parts, this.settings.blockSize);
     this.send(work, diff.targetDigests * DIGEST_BYTES);
-    await settleAll(diff.runs.map((run) => this.target.write(run.offset, source.subarray(run.offset - chunk.offset, run.offset - chunk.offset + run.length))));
+    if (diff.runs.length > 0) {
+      await this.writeSlots.acquire();
+      readDone();
+      try {
+        await settleAll(diff.runs.map((run) => this.target.write(run.offset, source.subarray(run.offset - chunk.offset, run.offset - chunk.offset + run.length))));
+      } finally {
+        this.writeSlots.release();
+      }
+    }
     for (const run of diff.runs) {
       this.send(work, RUN_HEADER_BYTES + run.length);
       this.change(work, run.length, run.digests.length);
@@ -269,6 +294,7 @@ class DiskSync {
       blockSize: this.settings.blockSize,
       chunkBytes: this.settings.chunkBytes,
       concurrency: this.settings.concurrency,
+      pool: this.pool,
       onRead: (bytes) => (this.counters.targetBytesRead += bytes),
     };
   }
