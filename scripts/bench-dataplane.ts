@@ -1,11 +1,13 @@
 // The data-plane benchmark (issue 4): the product's block diff + transfer against rsync, qemu-img compare and the
 // raw read floor, on the same pair of disks in one run.
 //
-//   npm run bench:dataplane -- --size 2G --change 1 [--json] [--dir <parent>] [--seed <s>] [--keep] [--warm]
+//   npm run bench:dataplane -- --size 2G --change 1 [--json] [--rounds 3] [--dir <parent>] [--seed <s>] [--keep] [--warm]
 //
-// --json prints exactly one JSON object on stdout (the table and progress go to stderr); --dir is where the run's
-// temporary folder is made (default: the system temp dir); --keep leaves it behind; --warm skips dropping the page
-// cache before each timed part (which needs root; without it the run reports cold: false anyway).
+// --json prints exactly one JSON object on stdout (the table and progress go to stderr); --rounds repeats the
+// timed parts (read floor, rsync, ours, quick) in turn on fresh copies and reports each one's median, so that one
+// noisy moment of a shared machine does not decide a comparison (the samples are in the JSON); --dir is where the
+// run's temporary folder is made (default: the system temp dir); --keep leaves it behind; --warm skips dropping
+// the page cache before each timed part (which needs root; without it the run reports cold: false anyway).
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -27,12 +29,13 @@ interface Options {
   seed: string;
   keep: boolean;
   warm: boolean;
+  rounds: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const flags = parseFlags(argv, { values: ["size", "change", "dir", "seed"], booleans: ["json", "keep", "warm", "help"] });
+  const flags = parseFlags(argv, { values: ["size", "change", "dir", "seed", "rounds"], booleans: ["json", "keep", "warm", "help"] });
   if (flags.has("help")) {
-    process.stderr.write("usage: bench-dataplane [--size 2G] [--change 1] [--json] [--dir <parent>] [--seed <s>] [--keep] [--warm]\n");
+    process.stderr.write("usage: bench-dataplane [--size 2G] [--change 1] [--json] [--rounds 3] [--dir <parent>] [--seed <s>] [--keep] [--warm]\n");
     process.exit(0);
   }
   const text = (name: string, fallback: string) => {
@@ -41,6 +44,8 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const changePercent = Number(text("change", "1"));
   if (!Number.isFinite(changePercent) || changePercent < 0 || changePercent > 100) throw new Error(`--change must be a percentage (0-100)`);
+  const rounds = Number(text("rounds", "3"));
+  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 20) throw new Error("--rounds must be a whole number from 1 to 20");
   return {
     sizeBytes: parseSize(text("size", "2G")),
     changePercent,
@@ -49,6 +54,7 @@ function parseOptions(argv: readonly string[]): Options {
     seed: text("seed", "1"),
     keep: flags.has("keep"),
     warm: flags.has("warm"),
+    rounds,
   };
 }
 
@@ -65,6 +71,12 @@ function toolVersion(command: string, args: string[]): string {
 }
 
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
@@ -88,49 +100,59 @@ async function main(): Promise<void> {
       if (!options.warm) cold = (await dropPageCache()) && cold;
     };
 
-    // Every part gets its own fresh copies of the unsynced target, made before the page cache is dropped.
-    say("read floor: dd of both raw copies …");
-    await beforeTimedPart();
-    const readLimitSeconds = await ddReadFloor([disks.source.raw, disks.target.raw]);
-
-    say("rsync --inplace --no-whole-file over a remote-shell pipe …");
-    const rsyncTarget = path.join(dir, "rsync-target.raw");
-    await copySparse(disks.target.raw, rsyncTarget);
+    // Every timed part gets its own fresh copy of the unsynced target, made before the page cache is dropped.
+    // The parts take turns round by round, so a slow spell of the machine falls on all of them alike.
     const rsh = await writeLocalRemoteShell(dir);
-    await beforeTimedPart();
-    const rsync = await rsyncDelta(disks.source.raw, rsyncTarget, rsh);
-    const rsyncVerified = await filesEqual(disks.source.raw, rsyncTarget);
+    const samples: RoundSample[] = [];
+    let last: LastRound | undefined;
+    for (let round = 1; round <= options.rounds; round++) {
+      const of = options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : "";
+      say(`read floor: dd of both raw copies${of} …`);
+      await beforeTimedPart();
+      const readLimitSeconds = await ddReadFloor([disks.source.raw, disks.target.raw]);
 
-    say("ours: full diff + transfer + read-back …");
-    const oursTarget = await freshTarget(disks, "ours");
-    await beforeTimedPart();
-    const ours = await fullSync(disks, oursTarget);
+      say(`rsync --inplace --no-whole-file over a remote-shell pipe${of} …`);
+      const rsyncTarget = path.join(dir, "rsync-target.raw");
+      await copySparse(disks.target.raw, rsyncTarget);
+      await beforeTimedPart();
+      const rsync = await rsyncDelta(disks.source.raw, rsyncTarget, rsh);
+      const rsyncVerified = await filesEqual(disks.source.raw, rsyncTarget);
 
+      say(`ours: full diff + transfer + read-back${of} …`);
+      const oursTarget = await freshTarget(disks, "ours");
+      await beforeTimedPart();
+      const ours = await fullSync(disks, oursTarget);
+
+      say(`quick: CBT regions + transfer + read-back${of} …`);
+      const quickTarget = await freshTarget(disks, "quick");
+      await beforeTimedPart();
+      const quick = await quickSync(disks, quickTarget);
+
+      samples.push({ readLimitSeconds, rsyncSeconds: rsync.seconds, oursSeconds: ours.seconds, quickSeconds: quick.seconds, rsyncVerified });
+      last = { rsync, ours, oursTarget, quick, quickTarget };
+    }
+    if (!last) throw new Error("no round ran");
+
+    // The checks of the result run once, on the last round's targets.
     say("verify: sha256 of every block on both sides …");
     await beforeTimedPart();
-    const verify = await verifyTarget(disks, oursTarget, "ours");
+    const verify = await verifyTarget(disks, last.oursTarget, "ours");
 
     say("qemu-img compare of the two qcow2 disks …");
     // It stops at the first difference: on the unsynced pair it would time next to nothing. On the synchronized
     // pair it reads and compares everything, i.e. what a full comparison with qemu's own tools costs.
     await beforeTimedPart();
-    const compare = await qemuImgCompare(disks.source.qcow2, oursTarget.files[1]);
-
-    say("quick: CBT regions + transfer + read-back …");
-    const quickTarget = await freshTarget(disks, "quick");
-    await beforeTimedPart();
-    const quick = await quickSync(disks, quickTarget);
-    const quickVerify = await verifyTarget(disks, quickTarget, "quick");
+    const compare = await qemuImgCompare(disks.source.qcow2, last.oursTarget.files[1]);
+    const quickVerify = await verifyTarget(disks, last.quickTarget, "quick");
 
     const report = buildReport(options, disks, {
       buildSeconds: build.seconds,
-      readLimitSeconds,
-      rsync,
-      rsyncVerified,
-      ours,
+      samples,
+      rsync: last.rsync,
+      ours: last.ours,
       verify,
       compare,
-      quick,
+      quick: last.quick,
       quickVerified: quickVerify.verified,
       cold,
     });
@@ -144,11 +166,28 @@ async function main(): Promise<void> {
   }
 }
 
+/** The timed parts of one round. */
+interface RoundSample {
+  readLimitSeconds: number;
+  rsyncSeconds: number;
+  oursSeconds: number;
+  quickSeconds: number;
+  rsyncVerified: boolean;
+}
+
+interface LastRound {
+  rsync: Awaited<ReturnType<typeof rsyncDelta>>;
+  ours: Awaited<ReturnType<typeof fullSync>>;
+  oursTarget: Awaited<ReturnType<typeof freshTarget>>;
+  quick: Awaited<ReturnType<typeof quickSync>>;
+  quickTarget: Awaited<ReturnType<typeof freshTarget>>;
+}
+
 type Measurements = {
   buildSeconds: number;
-  readLimitSeconds: number;
+  samples: RoundSample[];
+  /** Byte counts and CPU times come from the last round (they do not vary between rounds). */
   rsync: Awaited<ReturnType<typeof rsyncDelta>>;
-  rsyncVerified: boolean;
   ours: Awaited<ReturnType<typeof fullSync>>;
   verify: Awaited<ReturnType<typeof verifyTarget>>;
   compare: Awaited<ReturnType<typeof qemuImgCompare>>;
@@ -158,33 +197,45 @@ type Measurements = {
 };
 
 function buildReport(options: Options, disks: BenchDisks, m: Measurements) {
+  const series = (pick: (s: RoundSample) => number) => m.samples.map(pick);
+  const oursSeconds = median(series((s) => s.oursSeconds));
+  const quickSeconds = median(series((s) => s.quickSeconds));
+  const rsyncSeconds = median(series((s) => s.rsyncSeconds));
+  const readLimitSeconds = median(series((s) => s.readLimitSeconds));
   const targets = checkTargets({
     sizeBytes: disks.sizeBytes,
     changePercent: options.changePercent,
     changedBytes: disks.changedBytes,
-    oursSeconds: m.ours.seconds,
+    oursSeconds,
     oursSentBytes: m.ours.result.bytesSent,
-    quickSeconds: m.quick.seconds,
-    rsyncSeconds: m.rsync.seconds,
-    readLimitSeconds: m.readLimitSeconds,
+    quickSeconds,
+    rsyncSeconds,
+    readLimitSeconds,
   });
   const layout = layoutBytes(disks.segments);
   return {
     // The fields the issue asks for.
     size_bytes: disks.sizeBytes,
     changed_bytes: disks.changedBytes,
-    ours_s: round(m.ours.seconds),
+    ours_s: round(oursSeconds),
     ours_sent_bytes: m.ours.result.bytesSent,
-    quick_s: round(m.quick.seconds),
+    quick_s: round(quickSeconds),
     quick_sent_bytes: m.quick.result.bytesSent,
     verify_s: round(m.verify.seconds),
-    rsync_s: round(m.rsync.seconds),
+    rsync_s: round(rsyncSeconds),
     rsync_sent_bytes: m.rsync.bytesSent + m.rsync.bytesReceived,
     qemu_compare_s: round(m.compare.seconds),
-    read_limit_s: round(m.readLimitSeconds),
+    read_limit_s: round(readLimitSeconds),
     cold: m.cold,
     verified: m.verify.verified,
-    // Context.
+    // Context. The four times above are medians over the rounds; every round's figure is here.
+    rounds: m.samples.length,
+    samples: {
+      ours_s: series((s) => round(s.oursSeconds)),
+      quick_s: series((s) => round(s.quickSeconds)),
+      rsync_s: series((s) => round(s.rsyncSeconds)),
+      read_limit_s: series((s) => round(s.readLimitSeconds)),
+    },
     change_percent: options.changePercent,
     changed_blocks: disks.changedBlocks.length,
     seed: options.seed,
@@ -206,7 +257,7 @@ function buildReport(options: Options, disks: BenchDisks, m: Measurements) {
     verify_bytes_read: m.verify.result.bytesRead,
     rsync_bytes_sent: m.rsync.bytesSent,
     rsync_bytes_received: m.rsync.bytesReceived,
-    rsync_verified: m.rsyncVerified,
+    rsync_verified: m.samples.every((s) => s.rsyncVerified),
     qemu_compare_identical: m.compare.identical,
     build_s: round(m.buildSeconds, 1),
     versions: {
@@ -231,7 +282,8 @@ function renderHuman(r: Report): string {
   ];
   const header =
     `data-plane benchmark: ${formatBytes(r.size_bytes)} disks, ${r.change_percent}% of 64 KiB blocks changed ` +
-    `(${r.changed_blocks} blocks, ${formatBytes(r.changed_bytes)}), page cache dropped before each part: ${r.cold ? "yes" : "no"}`;
+    `(${r.changed_blocks} blocks, ${formatBytes(r.changed_bytes)}), page cache dropped before each part: ${r.cold ? "yes" : "no"}` +
+    (r.rounds > 1 ? `\nmedians of ${r.rounds} rounds; each round: ${r.samples.ours_s.map((o, i) => `ours ${o} s, quick ${r.samples.quick_s[i]} s, rsync ${r.samples.rsync_s[i]} s, floor ${r.samples.read_limit_s[i]} s`).join(" | ")}` : "");
   const targets = r.targets.map((t) => `  ${t.met ? "met    " : "NOT met"}  ${t.rule}  (limit ${t.limit}, actual ${t.actual})`);
   const cores = os.availableParallelism();
   const cpu = (label: string, c: { node: number; storage_daemons: number }) =>
@@ -242,7 +294,7 @@ function renderHuman(r: Report): string {
     "",
     renderTable(["part", "time", "sent", "note"], rows, [1, 2]),
     "",
-    "CPU time:",
+    r.rounds > 1 ? "CPU time (last round):" : "CPU time:",
     cpu("ours", r.ours_cpu_s),
     cpu("verify", r.verify_cpu_s),
     "",
