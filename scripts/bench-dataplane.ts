@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { type BenchDisks, buildBenchDisks, copySparse, layoutBytes } from "@/lib/bench/bench-disks";
-import { dropPageCache } from "@/lib/bench/cache";
+import { dropPageCache, settleWrites } from "@/lib/bench/cache";
 import { parseFlags, parseSize } from "@/lib/bench/cli";
 import { freshTarget, fullSync, quickSync, verifyTarget } from "@/lib/bench/dataplane-runs";
 import { formatBytes, formatSeconds, renderTable } from "@/lib/bench/format";
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
 
     let cold = !options.warm;
     const beforeTimedPart = async () => {
+      await settleWrites();
       if (!options.warm) cold = (await dropPageCache()) && cold;
     };
 

@@ -18,3 +18,13 @@ export async function dropPageCache(): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Each timed part starts from a fresh 2 GiB copy. `sync` returns once this machine has written it, but the
+ * host under this VM may still be flushing it, and the next part's reads would compete with that. A short
+ * pause before every part (the read floor included) lets each start from the same quiet state.
+ */
+export async function settleWrites(pauseMs = 2_000): Promise<void> {
+  await execFileAsync("sync");
+  await new Promise((resolve) => setTimeout(resolve, pauseMs));
+}
