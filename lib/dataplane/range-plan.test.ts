@@ -1,7 +1,7 @@
 // The planner alone (no disks): what each block of a range needs, from the two allocation maps.
 import { describe, expect, it } from "vitest";
 import { alignToBlocks, checkpointRanges } from "./block-geometry";
-import { rangePlanner } from "./range-plan";
+import { rangePlanner, workUnits } from "./range-plan";
 import { RegionWindows } from "./region-windows";
 
 const K = 1024;
@@ -72,5 +72,34 @@ describe("rangePlanner", () => {
     expect(second.chunks).toEqual([{ offset: 5 * B, length: 2 * B, targetReads: [{ offset: 5 * B, length: 2 * B }] }]);
     expect(first.wantedBytes + second.wantedBytes).toBe(3 * B);
     expect(first.skippedBytes + second.skippedBytes).toBe(0);
+  });
+});
+
+describe("workUnits", () => {
+  const RANGE = 16 * B;
+  const disk = 8 * RANGE;
+  const units = (wanted: { offset: number; length: number }[]) => {
+    const planner = rangePlanner({ wanted, sourceData: [{ offset: 0, length: disk }], targetData: [{ offset: 0, length: disk }], chunkBytes: 4 * B });
+    return [...workUnits(planner, checkpointRanges(0, disk, RANGE), RANGE)];
+  };
+
+  it("keeps one unit per range when every range is full of wanted bytes (a whole-disk diff)", () => {
+    const all = units([{ offset: 0, length: disk }]);
+    expect(all.map((u) => u.range)).toEqual([...checkpointRanges(0, disk, RANGE)]);
+  });
+
+  it("gathers sparse ranges until they hold a range's worth of wanted bytes, ending on range boundaries", () => {
+    // Six blocks in each of the eight ranges: two ranges' worth (12) fit in one unit, a third would not (18 > 16).
+    const scattered = Array.from({ length: 8 }, (_, r) => Array.from({ length: 6 }, (_, b) => ({ offset: r * RANGE + b * 2 * B, length: B }))).flat();
+    const all = units(scattered);
+    expect(all.map((u) => u.range)).toEqual([0, 2, 4, 6].map((r) => ({ offset: r * RANGE, length: 2 * RANGE })));
+    expect(all.every((u) => u.wantedBytes === 12 * B)).toBe(true);
+    expect(all.flatMap((u) => u.chunks).reduce((n, c) => n + c.length, 0)).toBe(48 * B);
+  });
+
+  it("skips ranges with nothing wanted: the unit after them covers them", () => {
+    const all = units([{ offset: B, length: B }, { offset: 5 * RANGE, length: B }]);
+    expect(all.map((u) => u.range)).toEqual([{ offset: 0, length: 6 * RANGE }]);
+    expect(all[0]?.chunks.map((c) => c.offset)).toEqual([B, 5 * RANGE]);
   });
 });

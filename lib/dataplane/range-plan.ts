@@ -54,3 +54,37 @@ export function rangePlanner(input: { wanted: Region[]; sourceData: Region[]; ta
     },
   };
 }
+
+/**
+ * The units of work and checkpointing: each checkpoint range on its own while ranges are full of wanted bytes
+ * (a whole-disk diff), but consecutive sparse ranges (quick rollback's scattered blocks) gathered until they
+ * hold one range's worth of wanted bytes. Every unit still ends on a range boundary, and a crash costs at most
+ * one range's worth of work again — but a quick rollback of 20 MiB spread over a 2 GiB disk flushes and reads
+ * back once instead of 32 times.
+ */
+export function* workUnits(planner: RangePlanner, ranges: Iterable<Region>, rangeBytes: number): Generator<RangePlan> {
+  let pending: RangePlan | undefined;
+  for (const range of ranges) {
+    const plan = planner.plan(range);
+    if (plan.wantedBytes === 0) continue;
+    if (pending && pending.wantedBytes + plan.wantedBytes <= rangeBytes) {
+      pending = joinPlans(pending, plan);
+      continue;
+    }
+    if (pending) yield pending;
+    pending = plan;
+  }
+  if (pending) yield pending;
+}
+
+/** `later` follows `earlier` on the disk; whatever lies between them has no wanted byte. */
+export function joinPlans(earlier: RangePlan, later: RangePlan): RangePlan {
+  return {
+    range: { offset: earlier.range.offset, length: later.range.offset + later.range.length - earlier.range.offset },
+    wantedBytes: earlier.wantedBytes + later.wantedBytes,
+    chunks: [...earlier.chunks, ...later.chunks],
+    zeroRegions: [...earlier.zeroRegions, ...later.zeroRegions],
+    skippedBytes: earlier.skippedBytes + later.skippedBytes,
+    mapExtents: earlier.mapExtents + later.mapExtents,
+  };
+}

@@ -13,7 +13,7 @@ import { BufferPool, type PooledRead, readPooled } from "./buffer-pool";
 import { Semaphore, forEachConcurrently, settleAll } from "./concurrency";
 import { ReadBackMismatchError, abortError } from "./errors";
 import { ProgressMeter } from "./progress";
-import { type ChunkPlan, type RangePlan, rangePlanner } from "./range-plan";
+import { type ChunkPlan, type RangePlan, rangePlanner, workUnits } from "./range-plan";
 import { type ReadBackContext, notZeroAfterZeroing, readBackMismatches } from "./read-back";
 import { type SyncSettings, resolveSyncSettings } from "./sync-settings";
 import type { SyncCheckpoint, SyncOptions, SyncResult } from "./types";
@@ -123,11 +123,9 @@ class DiskSync {
 
     const finished: Promise<void>[] = [];
     let previous: Promise<void> = Promise.resolve();
-    for (const range of checkpointRanges(startOffset, diskBytes, rangeBytes)) {
-      // The safe point: nothing of this range has started, everything before it will finish and checkpoint.
+    for (const plan of workUnits(planner, checkpointRanges(startOffset, diskBytes, rangeBytes), rangeBytes)) {
+      // The safe point: nothing of this unit has started, everything before it will finish and checkpoint.
       if (this.shouldStop()) break;
-      const plan = planner.plan(range);
-      if (plan.wantedBytes === 0) continue;
       await finished[finished.length - RANGES_IN_FLIGHT];
       // That wait may have been long: ask again.
       if (this.shouldStop()) break;
