@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeRegions } from "./disk-handle";
 import { bitmapStatus, dirtyRegions, ensurePersistentBitmap, layerAllocatedRegions, listBitmaps, removeBitmap } from "./cbt";
 import { startStorageDaemon } from "./storage-daemon";
-import { type ImageHolder, KiB, MiB, createQcow2, daemonPidsFor, holdImageOpen, makeTempDir, qemuIo, run } from "./testing/images";
+import { type ImageHolder, KiB, MiB, createQcow2, holdImageOpen, makeTempDir, qemuIo, run, removeTestDir } from "./testing/images";
 
 const SIZE = 8 * MiB;
 let dir: string;
@@ -24,10 +24,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(holders.map((h) => h.kill()));
-  for (const file of fs.existsSync(runDir) ? fs.readdirSync(runDir) : []) {
-    if (file.endsWith(".pid")) for (const pid of daemonPidsFor(path.join(runDir, file))) process.kill(pid, "SIGKILL");
-  }
-  await fs.promises.rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir, runDir);
 });
 
 describe("layerAllocatedRegions", () => {

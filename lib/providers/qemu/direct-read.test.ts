@@ -10,7 +10,7 @@ import type { DirectReadDiskHandle } from "./direct-disk-handle";
 import { openChainForRead, openChainForWrite } from "./disk-access";
 import { clustersReadableAsIs } from "./qcow2-header";
 import { storageDaemonPaths } from "./storage-daemon";
-import { KiB, MiB, createQcow2, daemonPidsFor, makeTempDir, rawImage, run, sha256 } from "./testing/images";
+import { KiB, MiB, createQcow2, daemonPidsFor, makeTempDir, rawImage, run, sha256, removeTestDir } from "./testing/images";
 
 const SIZE = 8 * MiB;
 let dir: string;
@@ -46,10 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(handles.map((h) => h.close()));
-  for (const file of fs.existsSync(runDir) ? fs.readdirSync(runDir) : []) {
-    if (file.endsWith(".pid")) for (const pid of daemonPidsFor(path.join(runDir, file))) process.kill(pid, "SIGKILL");
-  }
-  await fs.promises.rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir, runDir);
 });
 
 describe("the chain map", () => {

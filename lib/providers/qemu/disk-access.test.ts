@@ -5,7 +5,7 @@ import { ProviderError } from "../errors";
 import type { DiskHandle } from "../types";
 import { openChainForRead, openChainForWrite } from "./disk-access";
 import { startStorageDaemon, storageDaemonPaths } from "./storage-daemon";
-import { type ImageHolder, KiB, MiB, createQcow2, daemonPidsFor, holdImageOpen, makeTempDir, qemuIo, rawImage, run, sha256, sha256File } from "./testing/images";
+import { type ImageHolder, KiB, MiB, createQcow2, daemonPidsFor, holdImageOpen, makeTempDir, qemuIo, rawImage, run, sha256, sha256File, removeTestDir } from "./testing/images";
 
 const SIZE = 8 * MiB;
 let dir: string;
@@ -38,11 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(handles.map((h) => h.close()));
   await Promise.allSettled(holders.map((h) => h.kill()));
-  // Anything still running with one of our pid files (a test that failed half-way) goes too.
-  for (const file of fs.existsSync(runDir) ? fs.readdirSync(runDir) : []) {
-    if (file.endsWith(".pid")) for (const pid of daemonPidsFor(path.join(runDir, file))) process.kill(pid, "SIGKILL");
-  }
-  await fs.promises.rm(dir, { recursive: true, force: true });
+  await removeTestDir(dir, runDir);
 });
 
 describe("openChainForRead", () => {

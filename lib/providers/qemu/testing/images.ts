@@ -70,6 +70,17 @@ export function daemonPidsFor(pidFile: string): number[] {
 }
 
 /**
+ * A test file's teardown: kills every storage daemon still running with a pid file in `runDir` (left by a test
+ * that failed half-way), then removes `dir` with everything in it.
+ */
+export async function removeTestDir(dir: string, runDir: string): Promise<void> {
+  for (const file of fs.existsSync(runDir) ? fs.readdirSync(runDir) : []) {
+    if (file.endsWith(".pid")) for (const pid of daemonPidsFor(path.join(runDir, file))) process.kill(pid, "SIGKILL");
+  }
+  await fs.promises.rm(dir, { recursive: true, force: true });
+}
+
+/**
  * An interactive `qemu-io` holding an image open read-write (with its backing chain read-only), as a running VM
  * would; `command` sends one qemu-io command and waits for its completion line.
  */
