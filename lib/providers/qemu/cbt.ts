@@ -79,14 +79,21 @@ async function isOpenForWriting(file: string): Promise<boolean> {
  * it as inconsistent). The image lock tells them apart.
  */
 export async function bitmapStatus(file: string, name: string): Promise<BitmapStatus> {
+  return (await inspectBitmap(file, name)).status;
+}
+
+type InspectedBitmap = { status: "ok"; info: BitmapInfo } | { status: Exclude<BitmapStatus, "ok"> };
+
+/** The status and, for a usable bitmap, its description: one `qemu-img info` unless the bitmap is in use. */
+async function inspectBitmap(file: string, name: string): Promise<InspectedBitmap> {
   const bitmap = await findBitmap(file, name);
-  if (!bitmap) return "missing";
-  if (!bitmap.flags.includes("in-use")) return "ok";
-  if (await isOpenForWriting(file)) return "in_use";
+  if (!bitmap) return { status: "missing" };
+  if (!bitmap.flags.includes("in-use")) return { status: "ok", info: bitmap };
+  if (await isOpenForWriting(file)) return { status: "in_use" };
   // The writer may have closed the image cleanly between the two looks: look again.
   const again = await findBitmap(file, name);
-  if (!again) return "missing";
-  return again.flags.includes("in-use") ? "inconsistent" : "ok";
+  if (!again) return { status: "missing" };
+  return again.flags.includes("in-use") ? { status: "inconsistent" } : { status: "ok", info: again };
 }
 
 function checkGranularity(granularity: number): void {
@@ -178,10 +185,9 @@ export async function dirtyRegions(options: DirtyRegionsOptions): Promise<Change
   const { bitmap, runDir } = options;
   const exportName = options.exportName ?? defaultExportName(top, bitmap);
 
-  const status = await bitmapStatus(top, bitmap);
-  if (status !== "ok") return { available: false, reason: unavailableReason(status, top, bitmap) };
-  const info = await findBitmap(top, bitmap);
-  if (!info) return { available: false, reason: unavailableReason("missing", top, bitmap) };
+  const inspected = await inspectBitmap(top, bitmap);
+  if (inspected.status !== "ok") return { available: false, reason: unavailableReason(inspected.status, top, bitmap) };
+  const { info } = inspected;
 
   await stopLeftoverStorageDaemon(runDir, exportName);
   let daemon: StorageDaemon;

@@ -1,13 +1,20 @@
 // A DiskHandle that reads straight from the chain's files where it can (direct-reader.ts) and does everything
 // else — writes, zeroing, flushes, allocation maps, and the reads qemu alone can serve — through the storage
-// daemon's NBD export. The chain is mapped at the first read, so a handle used only for writing never pays for it.
+// daemon's NBD export. The chain's map is taken while the daemon starts (openDirectReader), so the first read
+// does not wait for a `qemu-img map` of its own.
 import { allocReadBuffer } from "@/lib/io/read-buffer";
 import type { DiskHandle, Region } from "../types";
 import type { NbdDiskHandle } from "./disk-handle";
-import { DirectReader, type DirectReadStats } from "./direct-reader";
+import { DirectReader, type DirectReadStats, type OpenedDirectReader } from "./direct-reader";
+
+/** Maps the chain for direct reads; never rejects (a chain it cannot map says why). Start it before the daemon. */
+export function openDirectReader(files: readonly string[], writable: boolean): Promise<OpenedDirectReader> {
+  // The top of a writable chain is being written by the daemon: its file is never read directly.
+  return DirectReader.open(files, { serverOnlyLayers: writable ? [files.length - 1] : [] });
+}
 
 export class DirectReadDiskHandle implements DiskHandle {
-  private opening: Promise<DirectReader | undefined> | undefined;
+  private readonly opening: Promise<DirectReader | undefined>;
   private reader: DirectReader | undefined;
   /** Writes sent before the reader was ready: forgotten by it as soon as it is. */
   private readonly writtenBeforeReady: Region[] = [];
@@ -16,9 +23,19 @@ export class DirectReadDiskHandle implements DiskHandle {
 
   constructor(
     private readonly server: NbdDiskHandle,
-    /** bottom → top, exactly what the daemon exports. */
-    private readonly files: readonly string[],
-  ) {}
+    /** openDirectReader of exactly the chain the daemon exports. */
+    mapping: Promise<OpenedDirectReader>,
+  ) {
+    this.opening = mapping.then((opened) => {
+      if (!opened.reader) {
+        this.unavailableReason = opened.reason;
+        return undefined;
+      }
+      for (const region of this.writtenBeforeReady.splice(0)) opened.reader.forgetRange(region.offset, region.length);
+      this.reader = opened.reader;
+      return opened.reader;
+    });
+  }
 
   get sizeBytes(): number {
     return this.server.sizeBytes;
@@ -38,7 +55,7 @@ export class DirectReadDiskHandle implements DiskHandle {
     // Out of range, or the daemon is gone: the daemon path fails with the right error. A handle whose daemon was
     // stopped (a new owner fenced this one off) must not go on reading as if nothing had happened.
     if (offset < 0 || offset + target.length > this.sizeBytes || !this.server.connected) return this.server.readInto(offset, target);
-    const reader = this.reader ?? (await this.open());
+    const reader = this.reader ?? (await this.opening);
     if (!reader) return this.server.readInto(offset, target);
     await reader.readInto(offset, target, (at, piece) => this.server.readInto(at, piece));
   }
@@ -68,25 +85,10 @@ export class DirectReadDiskHandle implements DiskHandle {
 
   async close(): Promise<void> {
     try {
-      await (this.opening ? this.opening.then((r) => r?.close()) : undefined);
+      await this.opening.then((r) => r?.close());
     } finally {
       await this.server.close();
     }
-  }
-
-  private open(): Promise<DirectReader | undefined> {
-    // The top of a writable chain is being written by the daemon: its file is never read directly.
-    const serverOnlyLayers = this.writable ? [this.files.length - 1] : [];
-    this.opening ??= DirectReader.open(this.files, { serverOnlyLayers }).then((opened) => {
-      if (!opened.reader) {
-        this.unavailableReason = opened.reason;
-        return undefined;
-      }
-      for (const region of this.writtenBeforeReady.splice(0)) opened.reader.forgetRange(region.offset, region.length);
-      this.reader = opened.reader;
-      return opened.reader;
-    });
-    return this.opening;
   }
 
   private forget(offset: number, length: number): void {

@@ -2,7 +2,7 @@
 // reads go straight to the layers' files where the chain's map allows (direct-disk-handle.ts).
 import { NbdClient } from "@/lib/nbd";
 import type { DiskHandle } from "../types";
-import { DirectReadDiskHandle } from "./direct-disk-handle";
+import { DirectReadDiskHandle, openDirectReader } from "./direct-disk-handle";
 import { NbdDiskHandle, providerErrorFromNbd } from "./disk-handle";
 import { type StorageDaemon, startStorageDaemon, stopLeftoverStorageDaemon } from "./storage-daemon";
 
@@ -44,11 +44,19 @@ async function openChain(options: ChainAccessOptions, mode: { writable: boolean;
   // After a crash the previous export may still run and hold the image locks: stop it so a retried step
   // gets the same export again instead of a second daemon (or a lock failure).
   await stopLeftoverStorageDaemon(options.runDir, options.exportName);
-  const daemon = await startStorageDaemon({ ...options, ...mode });
-  const client = await connectToDaemon(daemon, options);
-  const description = `${options.files[options.files.length - 1]} (export ${options.exportName}${mode.writable ? "" : ", read-only"})`;
-  const handle = new NbdDiskHandle(client, daemon, description);
-  return options.directReads === false ? handle : new DirectReadDiskHandle(handle, options.files);
+  // The chain's map (a qemu-img run of its own) is taken while the daemon starts instead of at the first read.
+  const mapping = options.directReads === false ? undefined : openDirectReader(options.files, mode.writable);
+  try {
+    const daemon = await startStorageDaemon({ ...options, ...mode });
+    const client = await connectToDaemon(daemon, options);
+    const description = `${options.files[options.files.length - 1]} (export ${options.exportName}${mode.writable ? "" : ", read-only"})`;
+    const handle = new NbdDiskHandle(client, daemon, description);
+    return mapping ? new DirectReadDiskHandle(handle, mapping) : handle;
+  } catch (error) {
+    // No handle will own the mapped files: close them here.
+    void mapping?.then((opened) => opened.reader?.close());
+    throw error;
+  }
 }
 
 /** Our NBD client on the daemon's export; a daemon whose export cannot be reached is stopped, not leaked. */

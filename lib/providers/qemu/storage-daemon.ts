@@ -17,6 +17,8 @@ const DEFAULT_START_TIMEOUT_MS = 10_000;
 const TERM_GRACE_MS = 5_000;
 const KILL_GRACE_MS = 2_000;
 const POLL_MS = 20;
+/** The daemon listens ~30 ms after its start; every failback step and sync waits for that, so look often. */
+const START_POLL_MS = 5;
 const STDERR_LIMIT = 64 * 1024;
 
 export interface StorageDaemonOptions {
@@ -209,7 +211,7 @@ export async function startStorageDaemon(options: StorageDaemonOptions): Promise
       await daemon.stop();
       throw new ProviderError("hypervisor", `qemu-storage-daemon for export ${options.exportName} did not listen within the start timeout`, stderr.trim() || undefined, true);
     }
-    await sleep(POLL_MS);
+    await sleep(START_POLL_MS);
   }
 }
 
