@@ -206,12 +206,22 @@ export async function startStorageDaemon(options: StorageDaemonOptions): Promise
       await exited; // all of stderr has arrived once the pipe is closed
       throw new ProviderError(classifyStartFailure(stderr), `qemu-storage-daemon for export ${options.exportName} exited during startup`, stderr.trim());
     }
-    if (fs.existsSync(paths.socketPath) && (await socketAccepts(paths.socketPath))) return daemon;
+    // Ready only once the pid file holds its pid: qemu-storage-daemon writes it after every export exists. The
+    // socket alone is not enough — it listens before a later --export may still fail (an unknown bitmap).
+    if (pidFileNames(paths.pidFile, child.pid) && (await socketAccepts(paths.socketPath))) return daemon;
     if (Date.now() > deadline) {
       await daemon.stop();
       throw new ProviderError("hypervisor", `qemu-storage-daemon for export ${options.exportName} did not listen within the start timeout`, stderr.trim() || undefined, true);
     }
     await sleep(START_POLL_MS);
+  }
+}
+
+function pidFileNames(pidFile: string, pid: number | undefined): boolean {
+  try {
+    return pid !== undefined && fs.readFileSync(pidFile, "utf8").trim() === String(pid);
+  } catch {
+    return false;
   }
 }
 
