@@ -17,7 +17,8 @@ import { dropPageCache, settleWrites } from "@/lib/bench/cache";
 import { parseFlags, parseSize } from "@/lib/bench/cli";
 import { freshTarget, fullSync, quickSync, verifyTarget } from "@/lib/bench/dataplane-runs";
 import { formatBytes, formatSeconds, renderTable } from "@/lib/bench/format";
-import { ddReadFloor, filesEqual, qemuImgCompare, rsyncDelta, writeLocalRemoteShell } from "@/lib/bench/peers";
+import { createOverlay } from "@/lib/bench/images";
+import { ddReadFloor, filesEqual, qemuImgCompare, quickIoFloor, rsyncDelta, writeLocalRemoteShell } from "@/lib/bench/peers";
 import { checkTargets } from "@/lib/bench/targets";
 import { timed } from "@/lib/bench/timing";
 
@@ -129,7 +130,20 @@ async function main(): Promise<void> {
       await beforeTimedPart();
       const quick = await quickSync(disks, quickTarget);
 
-      samples.push({ readLimitSeconds, rsyncSeconds: rsync.seconds, oursSeconds: ours.seconds, quickSeconds: quick.seconds, rsyncVerified });
+      say(`quick's I/O floor: qemu-img bench of as many blocks on both disks and a fresh overlay${of} …`);
+      const floorOverlay = path.join(dir, "floor-work.qcow2");
+      await rm(floorOverlay, { force: true });
+      await createOverlay(disks.target.qcow2, floorOverlay);
+      await beforeTimedPart();
+      const quickFloorSeconds = await quickIoFloor({
+        source: disks.source.qcow2,
+        target: disks.target.qcow2,
+        overlay: floorOverlay,
+        blocks: disks.changedBlocks.length,
+        sizeBytes: disks.sizeBytes,
+      });
+
+      samples.push({ readLimitSeconds, rsyncSeconds: rsync.seconds, oursSeconds: ours.seconds, quickSeconds: quick.seconds, quickFloorSeconds, rsyncVerified });
       last = { rsync, ours, oursTarget, quick, quickTarget };
     }
     if (!last) throw new Error("no round ran");
@@ -173,6 +187,8 @@ interface RoundSample {
   rsyncSeconds: number;
   oursSeconds: number;
   quickSeconds: number;
+  /** qemu-img bench of quick's blocks: the I/O any quick rollback needs, with nothing else. */
+  quickFloorSeconds: number;
   rsyncVerified: boolean;
 }
 
@@ -203,6 +219,7 @@ function buildReport(options: Options, disks: BenchDisks, m: Measurements) {
   const quickSeconds = median(series((s) => s.quickSeconds));
   const rsyncSeconds = median(series((s) => s.rsyncSeconds));
   const readLimitSeconds = median(series((s) => s.readLimitSeconds));
+  const quickFloorSeconds = median(series((s) => s.quickFloorSeconds));
   const targets = checkTargets({
     sizeBytes: disks.sizeBytes,
     changePercent: options.changePercent,
@@ -230,12 +247,14 @@ function buildReport(options: Options, disks: BenchDisks, m: Measurements) {
     cold: m.cold,
     verified: m.verify.verified,
     // Context. The four times above are medians over the rounds; every round's figure is here.
+    quick_io_floor_s: round(quickFloorSeconds),
     rounds: m.samples.length,
     samples: {
       ours_s: series((s) => round(s.oursSeconds)),
       quick_s: series((s) => round(s.quickSeconds)),
       rsync_s: series((s) => round(s.rsyncSeconds)),
       read_limit_s: series((s) => round(s.readLimitSeconds)),
+      quick_io_floor_s: series((s) => round(s.quickFloorSeconds)),
     },
     change_percent: options.changePercent,
     changed_blocks: disks.changedBlocks.length,
@@ -276,6 +295,7 @@ function renderHuman(r: Report): string {
   const rows = [
     ["ours: full diff + transfer + read-back", formatSeconds(r.ours_s), formatBytes(r.ours_sent_bytes), `${ratio(r.ours_s, r.rsync_s)} rsync's time, ${ratio(r.ours_s, r.read_limit_s)} the read floor`],
     ["quick: CBT regions + transfer + read-back", formatSeconds(r.quick_s), formatBytes(r.quick_sent_bytes), `${ratio(r.quick_s, r.ours_s)} ours' time; CBT lookup ${formatSeconds(r.quick_regions_s)}`],
+    ["quick's I/O floor (qemu-img bench, as many blocks)", formatSeconds(r.quick_io_floor_s), "–", `${ratio(r.quick_io_floor_s, r.ours_s)} ours' time: the least any quick rollback needs here`],
     ["verify: sha256 of both disks", formatSeconds(r.verify_s), "–", r.verified ? "digests equal" : "DIGESTS DIFFER"],
     ["rsync --inplace --no-whole-file (pipe)", formatSeconds(r.rsync_s), formatBytes(r.rsync_sent_bytes), `sent + received; ${ratio(r.rsync_sent_bytes, r.changed_bytes)} the changed bytes`],
     ["qemu-img compare (synced pair, full read)", formatSeconds(r.qemu_compare_s), "–", r.qemu_compare_identical ? "identical" : "DIFFERENT"],
@@ -284,7 +304,7 @@ function renderHuman(r: Report): string {
   const header =
     `data-plane benchmark: ${formatBytes(r.size_bytes)} disks, ${r.change_percent}% of 64 KiB blocks changed ` +
     `(${r.changed_blocks} blocks, ${formatBytes(r.changed_bytes)}), page cache dropped before each part: ${r.cold ? "yes" : "no"}` +
-    (r.rounds > 1 ? `\nmedians of ${r.rounds} rounds; each round: ${r.samples.ours_s.map((o, i) => `ours ${o} s, quick ${r.samples.quick_s[i]} s, rsync ${r.samples.rsync_s[i]} s, floor ${r.samples.read_limit_s[i]} s`).join(" | ")}` : "");
+    (r.rounds > 1 ? `\nmedians of ${r.rounds} rounds; each round: ${r.samples.ours_s.map((o, i) => `ours ${o} s, quick ${r.samples.quick_s[i]} s, rsync ${r.samples.rsync_s[i]} s, floor ${r.samples.read_limit_s[i]} s, quick floor ${r.samples.quick_io_floor_s[i]} s`).join(" | ")}` : "");
   const targets = r.targets.map((t) => `  ${t.met ? "met    " : "NOT met"}  ${t.rule}  (limit ${t.limit}, actual ${t.actual})`);
   const cores = os.availableParallelism();
   const cpu = (label: string, c: { node: number; storage_daemons: number }) =>

@@ -1,4 +1,5 @@
-// What the data plane is measured against: rsync's delta protocol, qemu-img compare, and the raw read floor.
+// What the data plane is measured against: rsync's delta protocol, qemu-img compare, the raw read floor, and
+// the bare I/O of a quick rollback done by qemu's own block layer.
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { run } from "./exec";
@@ -59,4 +60,35 @@ export async function ddReadFloor(files: readonly string[]): Promise<number> {
 export async function filesEqual(a: string, b: string): Promise<boolean> {
   const { exitCode } = await run("cmp", ["--silent", a, b], { allowExitCodes: [1] });
   return exitCode === 0;
+}
+
+/** 64 KiB: the CBT granularity, so one changed block is one request. */
+const QUICK_BLOCK_BYTES = 65536;
+/** Requests in flight per qemu-img bench, as many as our sync keeps in flight per side. */
+const QUICK_FLOOR_DEPTH = 16;
+
+/**
+ * What a quick rollback's I/O alone costs on this machine, done by qemu's own block layer (`qemu-img bench`,
+ * 16 requests in flight) with no diff logic, no NBD and no Node in the way: as many 64 KiB blocks as changed,
+ * spread evenly over the disk, read from the source and from the target and written into `overlay` (a fresh
+ * overlay on the target), all three at once; then the written blocks read back from the overlay. Every quick
+ * rollback that compares before it writes and reads back what it wrote does at least this much, so `quick_s`
+ * cannot go below it.
+ */
+export async function quickIoFloor(options: { source: string; target: string; overlay: string; blocks: number; sizeBytes: number }): Promise<number> {
+  const { source, target, overlay, blocks, sizeBytes } = options;
+  if (blocks === 0) return 0;
+  const stride = Math.max(QUICK_BLOCK_BYTES, Math.floor(sizeBytes / blocks / QUICK_BLOCK_BYTES) * QUICK_BLOCK_BYTES);
+  const pass = (file: string, write: boolean) =>
+    run("qemu-img", [
+      "bench", "-f", "qcow2", "-c", String(blocks), "-d", String(QUICK_FLOOR_DEPTH), "-s", String(QUICK_BLOCK_BYTES), "-S", String(stride),
+      ...(write ? ["-w", "-t", "writeback"] : []),
+      file,
+    ]);
+  const { seconds } = await timed(async () => {
+    // qemu-img bench flushes a written image when it closes it: the read-back reads what is on disk.
+    await Promise.all([pass(source, false), pass(target, false), pass(overlay, true)]);
+    await pass(overlay, false);
+  });
+  return seconds;
 }
