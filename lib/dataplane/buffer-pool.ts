@@ -1,15 +1,24 @@
 // Reusable read buffers: a fresh 1 MiB buffer per read made garbage collection about half of the reading
 // process's CPU time. A pool holds at most as many buffers as reads are ever in flight.
+import { allocPageAlignedBuffer } from "@/lib/io/aligned-buffer";
 import { allocReadBuffer } from "@/lib/io/read-buffer";
 import type { DiskHandle } from "@/lib/providers/types";
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
 
-  constructor(private readonly bufferBytes: number) {}
+  /**
+   * `pageAligned`: buffers that O_DIRECT reads can fill (lib/io/aligned-buffer.ts), for whole-disk passes;
+   * otherwise buffers that start off the page boundary, which copies from the page cache or a socket prefer
+   * (lib/io/read-buffer.ts).
+   */
+  constructor(
+    private readonly bufferBytes: number,
+    private readonly pageAligned = false,
+  ) {}
 
   take(): Buffer {
-    return this.free.pop() ?? allocReadBuffer(this.bufferBytes);
+    return this.free.pop() ?? (this.pageAligned ? allocPageAlignedBuffer(this.bufferBytes) : allocReadBuffer(this.bufferBytes));
   }
 
   give(buffer: Buffer): void {

@@ -35,7 +35,9 @@ export async function diskDigest(handle: DiskHandle, options: DiskDigestOptions 
   }
 
   let bytesRead = 0;
-  const pool = new BufferPool(readChunkBytes(blockSize));
+  // Page aligned: a whole-disk pass reads around the page cache where the handle can (no kernel copy, no
+  // eviction of what the VMs have cached).
+  const pool = new BufferPool(readChunkBytes(blockSize), true);
   // Digests land at their block's index, so chunks may complete in any order.
   await forEachConcurrently(chunkRegions(data, readChunkBytes(blockSize)), concurrency, async (chunk) => {
     const read = await readPooled(handle, pool, chunk.offset, chunk.length);

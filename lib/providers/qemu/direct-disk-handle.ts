@@ -80,7 +80,7 @@ export class DirectReadDiskHandle implements DiskHandle {
 
   /** Where the bytes read so far came from (zeroes everywhere until the first read). */
   readStats(): DirectReadStats {
-    return { ...(this.reader?.stats ?? { fileBytes: 0, zeroBytes: 0, serverBytes: 0 }) };
+    return { ...(this.reader?.stats ?? { fileBytes: 0, zeroBytes: 0, serverBytes: 0, uncachedBytes: 0 }) };
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,9 @@
 // Safe only while nobody else changes the mapped layers: they are frozen snapshot layers (the storage daemon or
 // a running VM holds them read-only) or layers this process writes through the daemon, whose written ranges the
 // caller hands to forgetRange before the write is sent.
+import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { directReadFits } from "@/lib/io/aligned-buffer";
 import type { Region } from "../types";
 import { type ChainExtent, mapChain } from "./chain-map";
 import { clustersReadableAsIs } from "./qcow2-header";
@@ -20,6 +22,8 @@ export interface DirectReadStats {
   zeroBytes: number;
   /** Bytes the storage daemon had to serve. */
   serverBytes: number;
+  /** Of fileBytes, those read with O_DIRECT, around the page cache (into page-aligned buffers only). */
+  uncachedBytes: number;
 }
 
 export interface DirectReaderOptions {
@@ -30,29 +34,37 @@ export interface DirectReaderOptions {
 export type OpenedDirectReader = { reader: DirectReader } | { reader?: undefined; reason: string };
 
 export class DirectReader {
-  readonly stats: DirectReadStats = { fileBytes: 0, zeroBytes: 0, serverBytes: 0 };
+  readonly stats: DirectReadStats = { fileBytes: 0, zeroBytes: 0, serverBytes: 0, uncachedBytes: 0 };
 
   private constructor(
     /** Sorted, contiguous, covering the disk. */
     private readonly extents: ChainExtent[],
     /** Indexed by layer; undefined where the layer's file is not read directly. */
     private readonly layerFiles: ReadonlyArray<FileHandle | undefined>,
+    /**
+     * The same files opened with O_DIRECT, for reads into page-aligned buffers (lib/io/aligned-buffer.ts): a
+     * whole-disk pass such as verification then costs no kernel copy and no page cache — on this project's
+     * machine that was over half of verification's CPU. Undefined where the file system refuses O_DIRECT.
+     */
+    private readonly uncachedFiles: Array<FileHandle | undefined>,
   ) {}
 
   /** files: bottom → top, exactly the chain the daemon exports. Never rejects: a chain it cannot map says why. */
   static async open(files: readonly string[], options: DirectReaderOptions = {}): Promise<OpenedDirectReader> {
     const serverOnly = new Set(options.serverOnlyLayers ?? []);
     const opened: Array<FileHandle | undefined> = [];
+    const uncached: Array<FileHandle | undefined> = [];
     try {
       const extents = await mapChain(files);
       for (const [layer, file] of files.entries()) {
         const verdict = serverOnly.has(layer) ? { readable: false as const } : await clustersReadableAsIs(file);
         opened.push(verdict.readable ? await open(file, "r") : undefined);
+        uncached.push(verdict.readable ? await openUncached(file) : undefined);
       }
       const routed = extents.map((e): ChainExtent => (e.where === "file" && !opened[e.layer] ? { offset: e.offset, length: e.length, where: "server" } : e));
-      return { reader: new DirectReader(routed, opened) };
+      return { reader: new DirectReader(routed, opened, uncached) };
     } catch (error) {
-      await Promise.all(opened.map((f) => f?.close()));
+      await Promise.all([...opened, ...uncached].map((f) => f?.close()));
       return { reason: error instanceof Error ? error.message : String(error) };
     }
   }
@@ -85,8 +97,7 @@ export class DirectReader {
         piece.fill(0);
         this.stats.zeroBytes += piece.length;
       } else {
-        const file = this.layerFiles[extent.layer] as FileHandle;
-        reads.push(readFully(file, piece, extent.hostOffset + (from - extent.offset)));
+        reads.push(this.readFromFile(extent.layer, piece, extent.hostOffset + (from - extent.offset)));
         this.stats.fileBytes += piece.length;
       }
     }
@@ -115,7 +126,25 @@ export class DirectReader {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.layerFiles.map((f) => f?.close()));
+    await Promise.all([...this.layerFiles, ...this.uncachedFiles].map((f) => f?.close()));
+  }
+
+  /** Around the page cache when the buffer and position allow it, through it otherwise. */
+  private async readFromFile(layer: number, piece: Buffer, position: number): Promise<void> {
+    const uncached = this.uncachedFiles[layer];
+    if (uncached && directReadFits(piece, position)) {
+      try {
+        await readFully(uncached, piece, position);
+        this.stats.uncachedBytes += piece.length;
+        return;
+      } catch (error) {
+        // A file system that opened the file with O_DIRECT but wants stricter alignment than ours: read this
+        // layer through the page cache from now on.
+        if ((error as NodeJS.ErrnoException).code !== "EINVAL") throw error;
+        this.uncachedFiles[layer] = undefined;
+      }
+    }
+    await readFully(this.layerFiles[layer] as FileHandle, piece, position);
   }
 
   /** Index of the extent holding `offset` (the extents are sorted and contiguous). */
@@ -128,6 +157,16 @@ export class DirectReader {
       else high = mid - 1;
     }
     return low;
+  }
+}
+
+/** The file opened with O_DIRECT, or undefined where the file system does not offer it (tmpfs says EINVAL). */
+async function openUncached(file: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(file, constants.O_RDONLY | constants.O_DIRECT);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EINVAL") return undefined;
+    throw error;
   }
 }
 
