@@ -46,8 +46,11 @@ export class DirectReader {
      * whole-disk pass such as verification then costs no kernel copy and no page cache — on this project's
      * machine that was over half of verification's CPU. Undefined where the file system refuses O_DIRECT.
      */
-    private readonly uncachedFiles: Array<FileHandle | undefined>,
+    private readonly uncachedFiles: ReadonlyArray<FileHandle | undefined>,
   ) {}
+
+  /** Layers whose file system refused an O_DIRECT read: read through the cache from then on. */
+  private readonly uncachedRefused = new Set<number>();
 
   /** files: bottom → top, exactly the chain the daemon exports. Never rejects: a chain it cannot map says why. */
   static async open(files: readonly string[], options: DirectReaderOptions = {}): Promise<OpenedDirectReader> {
@@ -131,7 +134,7 @@ export class DirectReader {
 
   /** Around the page cache when the buffer and position allow it, through it otherwise. */
   private async readFromFile(layer: number, piece: Buffer, position: number): Promise<void> {
-    const uncached = this.uncachedFiles[layer];
+    const uncached = this.uncachedRefused.has(layer) ? undefined : this.uncachedFiles[layer];
     if (uncached && directReadFits(piece, position)) {
       try {
         await readFully(uncached, piece, position);
@@ -140,8 +143,9 @@ export class DirectReader {
       } catch (error) {
         // A file system that opened the file with O_DIRECT but wants stricter alignment than ours: read this
         // layer through the page cache from now on.
+        // The handle stays open (other reads may be using it) and is closed with the rest.
         if ((error as NodeJS.ErrnoException).code !== "EINVAL") throw error;
-        this.uncachedFiles[layer] = undefined;
+        this.uncachedRefused.add(layer);
       }
     }
     await readFully(this.layerFiles[layer] as FileHandle, piece, position);

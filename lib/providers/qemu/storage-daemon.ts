@@ -218,10 +218,16 @@ export async function startStorageDaemon(options: StorageDaemonOptions): Promise
 }
 
 function pidFileNames(pidFile: string, pid: number | undefined): boolean {
+  return pid !== undefined && readPidFile(pidFile) === pid;
+}
+
+/** The pid a daemon wrote into its pid file; undefined while there is none (or it is still being written). */
+function readPidFile(pidFile: string): number | undefined {
   try {
-    return pid !== undefined && fs.readFileSync(pidFile, "utf8").trim() === String(pid);
+    const pid = Number.parseInt(fs.readFileSync(pidFile, "utf8").trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -280,12 +286,9 @@ function isOurDaemon(pid: number, pidFile: string): boolean {
 
 function findLeftoverPids(pidFile: string): number[] {
   const pids = new Set<number>();
-  try {
-    const fromFile = Number.parseInt(fs.readFileSync(pidFile, "utf8").trim(), 10);
-    if (Number.isInteger(fromFile) && fromFile > 0) pids.add(fromFile);
-  } catch {
-    // no pid file: the daemon may have died before writing it, or never existed
-  }
+  // Its pid file, when it wrote one (it may have died before that, or never existed).
+  const fromFile = readPidFile(pidFile);
+  if (fromFile !== undefined) pids.add(fromFile);
   // The pid file is written after startup: a daemon killed with its parent while starting has none. Its command
   // line still names the pid file, so a scan of /proc finds it.
   for (const entry of fs.readdirSync("/proc")) {
