@@ -210,10 +210,21 @@ describe("status --follow", () => {
     expect(errorOf(result).message).toMatch(/ended committed/);
   });
 
-  it("returns at once when the session is there already", async () => {
+  it("prints the history and returns at once when the session is there already", async () => {
     const s = await session("switched");
-    const result = await (await loggedIn(operator))("status", s.session.id, "--follow", "--until", "switched");
+    const run = await loggedIn(operator);
+    const result = await run("status", s.session.id, "--follow", "--until", "switched");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Session .*: switched/);
+
+    const json = await run("status", s.session.id, "--follow", "--until", "switched", "--json");
+    const lines = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event?: { id: number; type: string }; session?: { session: { state: string } } });
+    const events = lines.flatMap((l) => (l.event ? [l.event] : []));
+    expect(events.map((e) => e.type)).toEqual(["session.created", "item.state"]);
+    expect(lines.at(-1)?.session?.session.state).toBe("switched");
+
+    // --after continues where an earlier follow stopped: only the later events.
+    const later = await run("status", s.session.id, "--follow", "--until", "switched", "--json", "--after", String(events[0]?.id));
+    expect(later.stdout.trim().split("\n").flatMap((l) => (JSON.parse(l) as { event?: { type: string } }).event?.type ?? [])).toEqual(["item.state"]);
   });
 });

@@ -1,6 +1,7 @@
 // Following a session live: its events from the SSE endpoint (resuming after the last id seen whenever the
 // stream drops), until the session reaches the state asked for — or a final state, or needs_attention, which
-// end the wait with a typed error so a script does not hang on a failback that went elsewhere.
+// end the wait with a typed error so a script does not hang on a failback that went elsewhere. A session that is
+// there already still has its history printed (from the JSON pages), as `--follow` promises.
 import type { ApiClient } from "./api-client";
 import { finalStates, type SessionDetail, type SessionEvent } from "./api-types";
 import { CliError } from "./cli-error";
@@ -38,12 +39,29 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+const HISTORY_PAGE = 500;
+
+/** Prints every stored event after afterId, page by page (no waiting for live ones). */
+async function printHistory(client: ApiClient, path: string, afterId: number, onEvent: (event: SessionEvent) => void): Promise<void> {
+  let after = afterId;
+  for (;;) {
+    const page = await client.get<{ events: SessionEvent[]; nextAfter: number; more: boolean }>(`${path}/events?format=json&after=${after}&limit=${HISTORY_PAGE}`);
+    for (const event of page.events) onEvent(event);
+    if (!page.more || page.nextAfter <= after) return;
+    after = page.nextAfter;
+  }
+}
+
 export async function followSession(client: ApiClient, options: FollowOptions): Promise<SessionDetail> {
   const path = `/api/v1/sessions/${encodeURIComponent(options.sessionId)}`;
   const first = await client.get<SessionDetail>(path);
   const initial = verdictOf(first, options.until);
-  if (initial === "reached") return first;
-  if (initial instanceof CliError) throw initial;
+  if (initial !== "waiting") {
+    // Already there (or gone elsewhere): the history up to now, then the outcome.
+    await printHistory(client, path, options.afterId, options.onEvent);
+    if (initial instanceof CliError) throw initial;
+    return first;
+  }
 
   const controller = new AbortController();
   let outcome: { detail: SessionDetail } | { error: Error } | null = null;
