@@ -16,6 +16,11 @@ import { e2eRun } from "./support/run";
 const dataDir = e2eRun.dataDir;
 fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
 
+// Everything the server and the worker print also goes to a file, whose end `npm test` shows when an e2e test
+// fails: Playwright's own output interleaves it with the tests', and a CI log keeps only its tail.
+fs.mkdirSync(path.dirname(e2eRun.serverLogFile), { recursive: true });
+const serverLog = fs.createWriteStream(e2eRun.serverLogFile, { flags: "w" });
+
 // A database of the run's own, exactly as the integration tests get theirs (migrated already).
 const database = await createTestDatabase("failback_e2e");
 const databaseUrl = database.url;
@@ -36,7 +41,10 @@ const worker = await startWorker({
   db: workerDb.db,
   databaseUrl,
   settings: { leaseMs: 5000, stepAttempts: 2, retryDelayMs: 300, concurrency: 2, pollSeconds: 0.5, guestCacheDir, rangeBytes: 2 * 1024 * 1024, estimateEveryMs: 0 },
-  log: (line) => console.log(`[e2e worker] ${line}`),
+  log: (line) => {
+    console.log(`[e2e worker] ${line}`);
+    serverLog.write(`${new Date().toISOString()} [e2e worker] ${line}\n`);
+  },
 });
 
 const env: NodeJS.ProcessEnv = {
@@ -50,7 +58,9 @@ const env: NodeJS.ProcessEnv = {
   FAILBACK_WORKER: "0",
   NEXT_TELEMETRY_DISABLED: "1",
 };
-const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(e2eRun.port), "-H", "127.0.0.1"], { env, stdio: "inherit" });
+const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(e2eRun.port), "-H", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+child.stdout.on("data", (chunk: Buffer) => (process.stdout.write(chunk), serverLog.write(chunk)));
+child.stderr.on("data", (chunk: Buffer) => (process.stderr.write(chunk), serverLog.write(chunk)));
 
 async function cleanUp() {
   await worker.stop().catch(() => {});
@@ -58,6 +68,7 @@ async function cleanUp() {
   await stopProcessesMentioning(dataDir, 0).catch(() => 0);
   await database.drop().catch(() => {});
   fs.rmSync(dataDir, { recursive: true, force: true });
+  await new Promise<void>((resolve) => serverLog.end(resolve));
 }
 
 let stopping = false;

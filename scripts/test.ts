@@ -4,6 +4,8 @@
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { ensureBuild } from "@/lib/server/ensure-build";
+import { e2eRun } from "../e2e/support/run";
+import { formatFailure, playwrightFailures, tailOf, vitestFailures } from "./test-failures";
 
 interface Stage {
   name: string;
@@ -57,6 +59,18 @@ const playwright = readJson("test-results/playwright.json")?.stats as Record<str
 const passed = Number(vitest?.numPassedTests ?? 0) + Number(playwright?.expected ?? 0);
 const failed = Number(vitest?.numFailedTests ?? 0) + Number(playwright?.unexpected ?? 0) + Number(playwright?.flaky ?? 0);
 const skipped = Number(vitest?.numPendingTests ?? 0) + Number(vitest?.numTodoTests ?? 0) + Number(playwright?.skipped ?? 0);
+
+// Each failure again, at the end where a truncated log still shows it; for e2e, the server's last words too.
+const vitestFailed = vitestFailures("test-results/vitest.json");
+const e2eFailed = playwrightFailures("test-results/playwright.json");
+if (vitestFailed.length + e2eFailed.length > 0) {
+  console.log("\n━━ failures");
+  for (const failure of [...vitestFailed, ...e2eFailed]) console.log(formatFailure(failure));
+}
+if (e2eFailed.length > 0) {
+  console.log(`\n━━ the e2e server's last lines (${e2eRun.serverLogFile})`);
+  for (const line of tailOf(e2eRun.serverLogFile, 40)) console.log(`  ${line}`);
+}
 
 console.log("\n━━ summary");
 for (const stage of stages) console.log(`  ${stage.ok ? "ok  " : "FAIL"}  ${stage.name} (${stage.seconds.toFixed(1)} s)`);

@@ -14,6 +14,8 @@ export const e2eRun = {
     // <disk>-read-at-fb-<session>-protect1.sock), and a unix socket path must stay under 108 bytes.
     return path.join(os.tmpdir(), `fbe-${this.id}`);
   },
+  /** What the e2e server and its worker printed (relative to the project: kept with the other test results). */
+  serverLogFile: "test-results/e2e-server.log",
   get databaseFile() {
     return path.join(this.dataDir, "e2e-database-url");
   },
