@@ -26,15 +26,36 @@ const holder = globalThis as unknown as { failbackEventListener?: Promise<EventF
 
 class EventFanout {
   private readonly listeners = new Map<string, Set<() => void>>();
+  /** How many announcements this process has heard per session; a shared read is keyed by it (see read). */
+  private readonly heard = new Map<string, number>();
+  private readonly reads = new Map<string, Promise<Event[]>>();
   constructor(readonly sql: postgres.Sql) {}
   on(sessionId: string, wake: () => void): () => void {
     let set = this.listeners.get(sessionId);
     if (!set) this.listeners.set(sessionId, (set = new Set()));
     set.add(wake);
-    return () => set.delete(wake);
+    return () => {
+      set.delete(wake);
+      if (set.size === 0 && this.listeners.get(sessionId) === set) this.listeners.delete(sessionId);
+    };
   }
   notify(sessionId: string): void {
+    this.heard.set(sessionId, (this.heard.get(sessionId) ?? 0) + 1);
     for (const wake of this.listeners.get(sessionId) ?? []) wake();
+  }
+  /**
+   * The rows after afterId. A hundred viewers of a session all wake on each announcement at the same place, so
+   * they share one query instead of sending a hundred. A stream joins only a query started since the latest
+   * announcement heard: that query began after the announced rows committed, so it returns them too.
+   */
+  read(sessionId: string, afterId: number, limit: number): Promise<Event[]> {
+    const key = `${sessionId}|${afterId}|${limit}|${this.heard.get(sessionId) ?? 0}`;
+    let read = this.reads.get(key);
+    if (!read) {
+      read = eventsAfter(db(), sessionId, afterId, limit).finally(() => this.reads.delete(key));
+      this.reads.set(key, read);
+    }
+    return read;
   }
 }
 
@@ -88,7 +109,7 @@ export function sessionEventStream(options: SessionStreamOptions): ReadableStrea
           do {
             again = false;
             for (;;) {
-              const batch = await eventsAfter(db(), options.sessionId, lastId, 500);
+              const batch = await hub.read(options.sessionId, lastId, 500);
               if (closed) return;
               for (const event of batch) {
                 controller.enqueue(encoder.encode(formatEvent(event)));
