@@ -26,8 +26,16 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# npm packages: install when absent or when the lock file changed since the last install.
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+# npm packages: install when absent, or when the lock file or a patch of a package (patches/, applied by
+# patch-package after every install) changed since the last install.
+stale_patch() {
+  local patch
+  for patch in patches/*.patch; do
+    [[ -e "$patch" && "$patch" -nt node_modules/.package-lock.json ]] && return 0
+  done
+  return 1
+}
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]] || stale_patch; then
   echo "[failback] Installing npm packages (npm ci)…"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -11,13 +11,11 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { inject } from "vitest";
 import { events, failbackSteps } from "@/lib/db/schema";
 import { seededRandom } from "@/lib/lab/content";
-import { processesMentioning } from "@/lib/providers/qemu/processes";
 import { testDatabase } from "@/lib/testing/db";
 import { Engine } from "./index";
 import { createTestLab, localTimeIn, sameContent, topFile, waitForItem, type TestLab } from "./testing/harness";
-import { generateReplicaWrites, missingWrites, watchNeverBothRunning } from "./testing/invariants";
+import { checkLegalHistory, generateReplicaWrites, leftoverDaemons, missingWrites, watchNeverBothRunning } from "./testing/invariants";
 import { spawnWorker, type WorkerProcess } from "./testing/worker-process";
-import { itemStateAfter, type EngineEvent } from "./transitions";
 import type { ItemState } from "@/lib/db/schema";
 
 const database = testDatabase();
@@ -59,32 +57,6 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
   await database.close();
 });
-
-/** I4: the item's recorded state changes form a legal path of the state machine, in order. */
-async function checkLegalHistory(itemId: string): Promise<void> {
-  const rows = await db.select({ payload: events.payload }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "item.state"))).orderBy(asc(events.id));
-  const eventFor: Record<string, EngineEvent> = { "pending>phase1": "phase1_started", "phase1>ready_to_switch": "phase1_done", "ready_to_switch>switching": "switch_started", "switching>switched": "switch_done", "switched>committed": "commit_done" };
-  for (const { payload } of rows) {
-    const from = payload.from as ItemState;
-    const to = payload.to as ItemState;
-    const event = eventFor[`${from}>${to}`];
-    expect(event, `${from} → ${to} is not a move of this run`).toBeDefined();
-    expect(itemStateAfter(from, event as EngineEvent)).toBe(to);
-  }
-  const steps = await db.select().from(failbackSteps).where(eq(failbackSteps.itemId, itemId));
-  expect(steps.filter((s) => s.state === "running" || s.state === "failed")).toEqual([]);
-}
-
-/** I6: once settled, no block-access daemon is left; only the VMs that should run still do. */
-function leftoverDaemons(): number[] {
-  return processesMentioning(lab.dir).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("qemu-storage-daemon");
-    } catch {
-      return false;
-    }
-  });
-}
 
 /**
  * Kills a fresh worker `kills` times at random moments after it takes the item (each worker finishes at most a
@@ -135,11 +107,11 @@ describe("crashes", () => {
       expect(compared, compared.output).toMatchObject({ same: true });
     }
     expect(await missingWrites(lab.production, "c-kill", writes)).toEqual([]);
-    await checkLegalHistory(itemId);
+    await checkLegalHistory(db, itemId);
     const resumed = await db.select({ payload: events.payload }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "step.started")));
     const resumes = resumed.filter((e) => e.payload.resumed === true).length;
     await kill(phase2.last);
-    expect(leftoverDaemons()).toEqual([]);
+    expect(leftoverDaemons(lab.dir)).toEqual([]);
     console.log(
       `[crash tests] R1 seed ${seed}: phase 1 kills ${JSON.stringify(phase1.figures)}; phase 2 kills ${JSON.stringify(phase2.figures)}; steps resumed from a checkpoint: ${resumes}`,
     );
@@ -183,7 +155,7 @@ describe("a crash between a side effect and its commit", () => {
     // Powered on once: the same QEMU process, not a second boot.
     expect(fs.readFileSync(path.join(lab.production.site.runDir("c-effect"), "qemu.pid"), "utf8").trim()).toBe(pidAfterCrash);
     expect(await sameContent(topFile(lab.production, "c-effect", "vda"), topFile(lab.dr, "c-effect-replica", "vda"))).toMatchObject({ same: true });
-    await checkLegalHistory(itemId);
+    await checkLegalHistory(db, itemId);
   }, 180_000);
 });
 
@@ -219,7 +191,7 @@ describe("a stale worker", () => {
     expect(stale.output()).toMatch(/no longer holds the lease/);
     await kill(stale);
     await kill(fresh);
-    await checkLegalHistory(itemId);
+    await checkLegalHistory(db, itemId);
     console.log(`[crash tests] R3: takeover ${takeoverMs} ms after the stale worker stopped; 0 writes accepted from it after SIGCONT`);
   }, 120_000);
 });

@@ -1,8 +1,15 @@
-// The invariants of reliability-plan.md as test helpers: writes made on the running replica (I2), and a
-// watcher that samples both VMs' power states throughout a test (I3).
+// The invariants of reliability-plan.md as test helpers: writes made on the running replica (I2), a watcher
+// that samples both VMs' power states throughout a test (I3), a legal history (I4) and no leftover daemon (I6).
+import fs from "node:fs";
+import { and, asc, eq } from "drizzle-orm";
+import { expect } from "vitest";
+import type { Db } from "@/lib/db/client";
+import { events, failbackSteps, type ItemState } from "@/lib/db/schema";
+import { processesMentioning } from "@/lib/providers/qemu/processes";
 import { hasPattern } from "@/lib/providers/qemu/testing/vms";
 import type { QemuProvider } from "@/lib/providers/qemu/provider";
 import { seededRandom } from "@/lib/lab/content";
+import { itemStateAfter, type EngineEvent } from "../transitions";
 import { topFile } from "./harness";
 
 export interface RecordedWrite {
@@ -58,4 +65,30 @@ export function watchNeverBothRunning(production: QemuProvider, productionVmId: 
       return { bothRunning, samples };
     },
   };
+}
+
+/** I4: the item's recorded state changes form a legal path of the state machine, in order; no step is left mid-way. */
+export async function checkLegalHistory(db: Db, itemId: string): Promise<void> {
+  const rows = await db.select({ payload: events.payload }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "item.state"))).orderBy(asc(events.id));
+  const eventFor: Record<string, EngineEvent> = { "pending>phase1": "phase1_started", "phase1>ready_to_switch": "phase1_done", "ready_to_switch>switching": "switch_started", "switching>switched": "switch_done", "switched>committed": "commit_done" };
+  for (const { payload } of rows) {
+    const from = payload.from as ItemState;
+    const to = payload.to as ItemState;
+    const event = eventFor[`${from}>${to}`];
+    expect(event, `${from} → ${to} is not a move of this run`).toBeDefined();
+    expect(itemStateAfter(from, event as EngineEvent)).toBe(to);
+  }
+  const steps = await db.select().from(failbackSteps).where(eq(failbackSteps.itemId, itemId));
+  expect(steps.filter((s) => s.state === "running" || s.state === "failed")).toEqual([]);
+}
+
+/** I6: the block-access daemons still running for a lab (none, once a failback has settled). */
+export function leftoverDaemons(labDir: string): number[] {
+  return processesMentioning(labDir).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("qemu-storage-daemon");
+    } catch {
+      return false;
+    }
+  });
 }
