@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, sql } from "drizzle-orm";
 import { inject } from "vitest";
 import { events, failbackSteps } from "@/lib/db/schema";
 import { seededRandom } from "@/lib/lab/content";
@@ -29,6 +29,8 @@ let engine: Engine;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "fbw-"));
 const workers: WorkerProcess[] = [];
 let lastKillAt = 0;
+/** reliability-plan R1: at least ten kill points in each phase. */
+const KILLS_PER_PHASE = 10;
 const vm = (id: string, units: number[]) => ({ id, name: id, tinyGuest: false, guestAgent: false, diskUnits: units });
 
 async function worker(env: Record<string, string> = {}): Promise<WorkerProcess> {
@@ -59,25 +61,46 @@ afterAll(async () => {
 });
 
 /**
- * Kills a fresh worker `kills` times at random moments after it takes the item (each worker finishes at most a
- * step or so, steps being slowed down), then lets a last worker finish. Returns the takeover figures.
+ * Kills a fresh worker `kills` times, then lets a last worker finish the phase. The kill points are spread over
+ * the phase's steps (all but its last, so the phase cannot end before the last kill): kill i waits until a step
+ * at least i/kills of the way through is running, then strikes at a random moment inside it — before, during or
+ * after its side effect (steps are slowed down by 300 ms before theirs). Returns the kill figures.
  */
-async function crashRepeatedly(itemId: string, kills: number, until: ItemState[]) {
-  const figures: { killAfterMs: number; stateAtKill: string; takeoverMs: number | null }[] = [];
+async function crashRepeatedly(itemId: string, kills: number, phase: "phase1" | "phase2", until: ItemState[]) {
+  const figures: { killAfterMs: number; stateAtKill: string; stepAtKill: string; takeoverMs: number | null }[] = [];
   for (let i = 0; i < kills; i++) {
     const w = await worker({ FAILBACK_TEST_STEP_DELAY_MS: "300" });
     const [{ maxId }] = (await db.select({ maxId: sql<number>`coalesce(max(${events.id}), 0)::int` }).from(events)) as [{ maxId: number }];
-    // Wait until this worker has the item (its first step event), then let it work a random moment.
+    // Wait until this worker has the item (its first event), then until it runs the step this kill aims at.
     const claimedAt = await waitForEvent(itemId, maxId, 15_000);
-    const delay = 50 + Math.floor(random() * 350);
+    const steps = await db.select({ seq: failbackSteps.seq }).from(failbackSteps).where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phase)));
+    await waitForRunningStep(itemId, phase, Math.floor((i * (steps.length - 1)) / kills), 30_000);
+    const delay = Math.floor(random() * 450);
     await new Promise((r) => setTimeout(r, delay));
     const [state] = (await db.execute(sql`select state, active_plan from failback_items where id = ${itemId}`)) as unknown as { state: string; active_plan: string | null }[];
+    const running = (await db.execute(sql`select name from failback_steps where item_id = ${itemId} and state = 'running'`)) as unknown as { name: string }[];
     await kill(w);
-    figures.push({ killAfterMs: delay, stateAtKill: `${state?.state}/${state?.active_plan}`, takeoverMs: claimedAt.takeoverMs });
+    figures.push({ killAfterMs: delay, stateAtKill: `${state?.state}/${state?.active_plan}`, stepAtKill: running[0]?.name ?? "-", takeoverMs: claimedAt.takeoverMs });
+    if (until.includes(state?.state as ItemState)) throw new Error(`the phase ended after ${i + 1} of ${kills} kills: ${JSON.stringify(figures)}`);
   }
   const last = await worker();
   await waitForItem(db, itemId, until, 120_000);
   return { figures, last };
+}
+
+/** Waits until a step of `phase` at position `seq` or later is running. */
+async function waitForRunningStep(itemId: string, phase: "phase1" | "phase2", seq: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const rows = await db
+      .select({ seq: failbackSteps.seq })
+      .from(failbackSteps)
+      .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phase), eq(failbackSteps.state, "running"), gte(failbackSteps.seq, seq)))
+      .limit(1);
+    if (rows[0]) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`no step of ${phase} at position ${seq} or later started running`);
 }
 
 async function waitForEvent(itemId: string, afterId: number, timeoutMs: number): Promise<{ takeoverMs: number | null }> {
@@ -96,11 +119,11 @@ describe("crashes", () => {
     const watcher = watchNeverBothRunning(lab.production, "c-kill", lab.dr, "c-kill-replica");
     const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true, shutdownTimeoutSeconds: 2 });
     const itemId = started.itemIds[0] as string;
-    const phase1 = await crashRepeatedly(itemId, 5, ["ready_to_switch"]);
+    const phase1 = await crashRepeatedly(itemId, KILLS_PER_PHASE, "phase1", ["ready_to_switch"]);
     await kill(phase1.last);
     const writes = await generateReplicaWrites(lab.dr, "c-kill-replica", ["vda", "vdb"], 10, seed);
     await engine.switchNow(admin, started.sessionId);
-    const phase2 = await crashRepeatedly(itemId, 5, ["switched"]);
+    const phase2 = await crashRepeatedly(itemId, KILLS_PER_PHASE, "phase2", ["switched"]);
     expect((await watcher.stop()).bothRunning).toBe(0);
     for (const disk of ["vda", "vdb"]) {
       const compared = await sameContent(topFile(lab.production, "c-kill", disk), topFile(lab.dr, "c-kill-replica", disk));
@@ -115,8 +138,8 @@ describe("crashes", () => {
     console.log(
       `[crash tests] R1 seed ${seed}: phase 1 kills ${JSON.stringify(phase1.figures)}; phase 2 kills ${JSON.stringify(phase2.figures)}; steps resumed from a checkpoint: ${resumes}`,
     );
-    expect(phase1.figures.filter((f) => f.stateAtKill.startsWith("phase1"))).toHaveLength(5);
-    expect(phase2.figures.filter((f) => f.stateAtKill.startsWith("switching"))).toHaveLength(5);
+    expect(phase1.figures.filter((f) => f.stateAtKill.startsWith("phase1"))).toHaveLength(KILLS_PER_PHASE);
+    expect(phase2.figures.filter((f) => f.stateAtKill.startsWith("switching"))).toHaveLength(KILLS_PER_PHASE);
   }, 300_000);
 });
 
