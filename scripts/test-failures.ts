@@ -1,4 +1,4 @@
-// The failures of a test run, read back from the reporters' JSON files, so that the end of `npm test`'s output
+// The failures of a test run, read from the reporters' JSON reports, so that the end of `npm test`'s output
 // (often all a CI log keeps) names each failed test and the start of its error, not only a count.
 import fs from "node:fs";
 
@@ -10,7 +10,8 @@ export interface Failure {
   message: string;
 }
 
-function readJson(file: string): unknown {
+/** A JSON file's content, or undefined when it is absent or unreadable (a stage that never ran). */
+export function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch {
@@ -23,8 +24,8 @@ interface VitestReport {
 }
 
 /** Failed vitest tests, and files that failed before any test ran (an import error, a failed hook). */
-export function vitestFailures(file: string): Failure[] {
-  const report = readJson(file) as VitestReport | undefined;
+export function vitestFailures(parsedReport: unknown): Failure[] {
+  const report = parsedReport as VitestReport | undefined;
   const failures: Failure[] = [];
   for (const suite of report?.testResults ?? []) {
     const failed = (suite.assertionResults ?? []).filter((a) => a.status === "failed");
@@ -42,8 +43,8 @@ interface PlaywrightSuite {
 }
 
 /** Playwright tests whose outcome was unexpected or flaky, with the errors of their failed attempts. */
-export function playwrightFailures(file: string): Failure[] {
-  const report = readJson(file) as { suites?: PlaywrightSuite[]; errors?: { message?: string }[] } | undefined;
+export function playwrightFailures(parsedReport: unknown): Failure[] {
+  const report = parsedReport as { suites?: PlaywrightSuite[]; errors?: { message?: string }[] } | undefined;
   const failures: Failure[] = (report?.errors ?? []).map((e) => ({ title: "Playwright", message: e.message ?? "" }));
   const visit = (suite: PlaywrightSuite, file: string) => {
     for (const spec of suite.specs ?? []) {

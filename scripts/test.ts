@@ -5,7 +5,7 @@ import fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { ensureBuild } from "@/lib/server/ensure-build";
 import { e2eRun } from "../e2e/support/run";
-import { formatFailure, playwrightFailures, tailOf, vitestFailures } from "./test-failures";
+import { formatFailure, playwrightFailures, readJson, tailOf, vitestFailures } from "./test-failures";
 
 interface Stage {
   name: string;
@@ -23,14 +23,6 @@ function run(name: string, command: string, args: string[]): boolean {
   const ok = result.status === 0;
   stages.push({ name, ok, seconds: (Date.now() - started) / 1000 });
   return ok;
-}
-
-function readJson(file: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }
 
 fs.rmSync("test-results", { recursive: true, force: true });
@@ -54,15 +46,17 @@ const built = (() => {
 run("unit and integration tests", bin("vitest"), ["run", "--reporter=default", "--reporter=json", "--outputFile.json=test-results/vitest.json"]);
 if (built) run("end-to-end tests", bin("playwright"), ["test"]);
 
-const vitest = readJson("test-results/vitest.json");
-const playwright = readJson("test-results/playwright.json")?.stats as Record<string, number> | undefined;
+const vitestReport = readJson("test-results/vitest.json");
+const playwrightReport = readJson("test-results/playwright.json");
+const vitest = vitestReport as Record<string, unknown> | undefined;
+const playwright = (playwrightReport as { stats?: Record<string, number> } | undefined)?.stats;
 const passed = Number(vitest?.numPassedTests ?? 0) + Number(playwright?.expected ?? 0);
 const failed = Number(vitest?.numFailedTests ?? 0) + Number(playwright?.unexpected ?? 0) + Number(playwright?.flaky ?? 0);
 const skipped = Number(vitest?.numPendingTests ?? 0) + Number(vitest?.numTodoTests ?? 0) + Number(playwright?.skipped ?? 0);
 
 // Each failure again, at the end where a truncated log still shows it; for e2e, the server's last words too.
-const vitestFailed = vitestFailures("test-results/vitest.json");
-const e2eFailed = playwrightFailures("test-results/playwright.json");
+const vitestFailed = vitestFailures(vitestReport);
+const e2eFailed = playwrightFailures(playwrightReport);
 if (vitestFailed.length + e2eFailed.length > 0) {
   console.log("\n━━ failures");
   for (const failure of [...vitestFailed, ...e2eFailed]) console.log(formatFailure(failure));
