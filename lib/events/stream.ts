@@ -26,8 +26,8 @@ const holder = globalThis as unknown as { failbackEventListener?: Promise<EventF
 
 class EventFanout {
   private readonly listeners = new Map<string, Set<() => void>>();
-  /** How many announcements this process has heard per session; a shared read is keyed by it (see read). */
-  private readonly heard = new Map<string, number>();
+  /** How many announcements (of any session) this process has heard; a shared read is keyed by it (see read). */
+  private heard = 0;
   private readonly reads = new Map<string, Promise<Event[]>>();
   constructor(readonly sql: postgres.Sql) {}
   on(sessionId: string, wake: () => void): () => void {
@@ -40,16 +40,17 @@ class EventFanout {
     };
   }
   notify(sessionId: string): void {
-    this.heard.set(sessionId, (this.heard.get(sessionId) ?? 0) + 1);
+    this.heard += 1;
     for (const wake of this.listeners.get(sessionId) ?? []) wake();
   }
   /**
    * The rows after afterId. A hundred viewers of a session all wake on each announcement at the same place, so
-   * they share one query instead of sending a hundred. A stream joins only a query started since the latest
-   * announcement heard: that query began after the announced rows committed, so it returns them too.
+   * they share one query instead of sending a hundred (the wake-ups run in one go, so they agree on the count).
+   * A stream joins only a query started since the latest announcement heard: that query began after the
+   * announced rows committed, so it returns them too.
    */
   read(sessionId: string, afterId: number, limit: number): Promise<Event[]> {
-    const key = `${sessionId}|${afterId}|${limit}|${this.heard.get(sessionId) ?? 0}`;
+    const key = `${sessionId}|${afterId}|${limit}|${this.heard}`;
     let read = this.reads.get(key);
     if (!read) {
       read = eventsAfter(db(), sessionId, afterId, limit).finally(() => this.reads.delete(key));
