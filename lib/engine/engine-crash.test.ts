@@ -13,7 +13,7 @@ import { events, failbackSteps } from "@/lib/db/schema";
 import { seededRandom } from "@/lib/lab/content";
 import { testDatabase } from "@/lib/testing/db";
 import { Engine } from "./index";
-import { createTestLab, localTimeIn, sameContent, topFile, waitForItem, type TestLab } from "./testing/harness";
+import { createTestLab, localTimeIn, sameContent, topFile, transferProgress, waitForItem, type TestLab } from "./testing/harness";
 import { checkLegalHistory, generateReplicaWrites, leftoverDaemons, missingWrites, watchNeverBothRunning } from "./testing/invariants";
 import { spawnWorker, type WorkerProcess } from "./testing/worker-process";
 import type { ItemState } from "@/lib/db/schema";
@@ -265,14 +265,13 @@ describe("a crash in the middle of a transfer", () => {
       const w = await worker();
       const deadline = Date.now() + 20_000;
       while (Date.now() < deadline) {
-        const [step] = await db.select().from(failbackSteps).where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.name, "transfer_changes")));
-        const disk = (step?.checkpoint as { disks?: Record<string, { sync: { nextOffset: number } | null; done: boolean }> } | null)?.disks?.vda;
-        if (step?.state === "running" && disk?.sync && !disk.done) {
+        const progress = await transferProgress(db, itemId, "vda");
+        if (progress.midway) {
           await kill(w);
-          checkpointAtKill = disk.sync;
+          checkpointAtKill = progress.sync;
           break;
         }
-        if (step?.state === "done") break;
+        if (progress.stepState === "done") break;
         await new Promise((r) => setTimeout(r, 5));
       }
       if (!checkpointAtKill) await kill(w);

@@ -13,7 +13,7 @@ import { applyMigrations } from "@/lib/db/migrate";
 import { auditLog, events, failbackSteps } from "@/lib/db/schema";
 import { freePort } from "@/lib/testing/free-port";
 import { Engine } from "./index";
-import { createTestLab, sameContent, topFile, waitForItem, type TestLab } from "./testing/harness";
+import { createTestLab, sameContent, topFile, transferProgress, waitForItem, type TestLab } from "./testing/harness";
 import { checkLegalHistory, generateReplicaWrites, leftoverDaemons, missingWrites, watchNeverBothRunning } from "./testing/invariants";
 import { spawnWorker, type WorkerProcess } from "./testing/worker-process";
 
@@ -47,15 +47,9 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** The transfer step's state and vda's checkpoint, or null while the database cannot be read. */
-async function transferProgress(itemId: string) {
-  try {
-    const [step] = await database.db.select().from(failbackSteps).where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.name, "transfer_changes")));
-    const disk = (step?.checkpoint as { disks?: Record<string, { sync: { nextOffset: number } | null; done: boolean }> } | null)?.disks?.vda;
-    return { state: step?.state, sync: disk?.sync ?? null, done: disk?.done ?? false };
-  } catch {
-    return null;
-  }
+/** transferProgress of vda, or null while the database cannot be read. */
+async function transferProgressOrNull(itemId: string) {
+  return transferProgress(database.db, itemId, "vda").catch(() => null);
 }
 
 describe("R4: PostgreSQL restarts mid-transfer", () => {
@@ -74,15 +68,15 @@ describe("R4: PostgreSQL restarts mid-transfer", () => {
     const itemId = started.itemIds[0] as string;
 
     // Stop the server as soon as the transfer has checkpointed part of the disk.
-    let atStop: { state?: string; nextOffset: number } | null = null;
+    let atStop: { nextOffset: number } | null = null;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const progress = await transferProgress(itemId);
-      if (progress?.state === "running" && progress.sync && !progress.done) {
-        atStop = { state: progress.state, nextOffset: progress.sync.nextOffset };
+      const progress = await transferProgressOrNull(itemId);
+      if (progress?.midway && progress.sync) {
+        atStop = { nextOffset: progress.sync.nextOffset };
         break;
       }
-      if (progress?.state === "done") break;
+      if (progress?.stepState === "done") break;
       await new Promise((r) => setTimeout(r, 2));
     }
     const stoppedAt = Date.now();

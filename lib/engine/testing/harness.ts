@@ -8,7 +8,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
-import { events, failbackItems, failbackSessions, hosts, replicas, sites, vms, type ItemState } from "@/lib/db/schema";
+import { events, failbackItems, failbackSessions, failbackSteps, hosts, replicas, sites, vms, type ItemState } from "@/lib/db/schema";
 import { formatInZone } from "@/components/ui/zoned-time";
 import { upsertDisk, upsertVm } from "@/lib/db/queries/estate";
 import { createLab } from "@/lib/lab/create-lab";
@@ -106,6 +106,17 @@ export async function eventTypes(db: Db, sessionId: string, itemId?: string): Pr
     .where(itemId ? and(eq(events.sessionId, sessionId), eq(events.itemId, itemId)) : eq(events.sessionId, sessionId))
     .orderBy(asc(events.id));
   return rows.map((r) => r.type);
+}
+
+/**
+ * Where phase 1's transfer of one disk stands: the step's state and the disk's checkpoint (`sync.nextOffset`:
+ * everything below it is written and read back). `midway` is a running transfer with part of the disk done.
+ */
+export async function transferProgress(db: Db, itemId: string, disk: string) {
+  const [step] = await db.select().from(failbackSteps).where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.name, "transfer_changes")));
+  const state = (step?.checkpoint as { disks?: Record<string, { sync: { nextOffset: number } | null; done: boolean }> } | null)?.disks?.[disk];
+  const sync = state?.sync ?? null;
+  return { stepState: step?.state, sync, midway: step?.state === "running" && sync !== null && !state?.done };
 }
 
 /** I1: `qemu-img compare` of two qcow2 chains (their top files), force-shared so a running VM's files work too. */
