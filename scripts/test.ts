@@ -1,4 +1,4 @@
-// `npm test`: every check the project has, in order — lint, typecheck, unit and integration tests (vitest,
+// `npm test`: every check the project has, in order — lint, formatting, typecheck, unit and integration tests (vitest,
 // real PostgreSQL and QEMU), then end-to-end tests (Playwright in Debian Chromium against the product's server).
 // Every stage runs even when an earlier one fails; the closing line sums up the tests.
 import fs from "node:fs";
@@ -29,6 +29,7 @@ fs.rmSync("test-results", { recursive: true, force: true });
 fs.mkdirSync("test-results/screens", { recursive: true });
 
 run("lint", bin("eslint"), ["--max-warnings=0", "."]);
+run("format", bin("prettier"), ["--check", "--log-level=warn", "."]);
 run("typecheck", bin("tsc"), ["--noEmit"]);
 // The start-command tests and Playwright serve the production build: make it current once, here.
 const built = (() => {
@@ -43,7 +44,12 @@ const built = (() => {
     return false;
   }
 })();
-run("unit and integration tests", bin("vitest"), ["run", "--reporter=default", "--reporter=json", "--outputFile.json=test-results/vitest.json"]);
+run("unit and integration tests", bin("vitest"), [
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  "--outputFile.json=test-results/vitest.json",
+]);
 if (built) run("end-to-end tests", bin("playwright"), ["test"]);
 
 const vitestReport = readJson("test-results/vitest.json");
@@ -51,8 +57,10 @@ const playwrightReport = readJson("test-results/playwright.json");
 const vitest = vitestReport as Record<string, unknown> | undefined;
 const playwright = (playwrightReport as { stats?: Record<string, number> } | undefined)?.stats;
 const passed = Number(vitest?.numPassedTests ?? 0) + Number(playwright?.expected ?? 0);
-const failed = Number(vitest?.numFailedTests ?? 0) + Number(playwright?.unexpected ?? 0) + Number(playwright?.flaky ?? 0);
-const skipped = Number(vitest?.numPendingTests ?? 0) + Number(vitest?.numTodoTests ?? 0) + Number(playwright?.skipped ?? 0);
+const failed =
+  Number(vitest?.numFailedTests ?? 0) + Number(playwright?.unexpected ?? 0) + Number(playwright?.flaky ?? 0);
+const skipped =
+  Number(vitest?.numPendingTests ?? 0) + Number(vitest?.numTodoTests ?? 0) + Number(playwright?.skipped ?? 0);
 
 // Each failure again, at the end where a truncated log still shows it; for e2e, the server's last words too.
 const vitestFailed = vitestFailures(vitestReport);
@@ -67,7 +75,8 @@ if (e2eFailed.length > 0) {
 }
 
 console.log("\n━━ summary");
-for (const stage of stages) console.log(`  ${stage.ok ? "ok  " : "FAIL"}  ${stage.name} (${stage.seconds.toFixed(1)} s)`);
+for (const stage of stages)
+  console.log(`  ${stage.ok ? "ok  " : "FAIL"}  ${stage.name} (${stage.seconds.toFixed(1)} s)`);
 const allOk = stages.every((s) => s.ok) && stages.some((s) => s.name === "end-to-end tests");
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(allOk && failed === 0 ? 0 : 1);
