@@ -24,8 +24,13 @@ function failback(...args: string[]): Promise<CliRun> {
     execFile(
       process.execPath,
       ["--import", "tsx", "scripts/failback.ts", ...args],
-      { env: { ...process.env, FAILBACK_CONFIG_DIR: configDir, FAILBACK_SERVER: "", FAILBACK_TOKEN: "" }, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+      {
+        env: { ...process.env, FAILBACK_CONFIG_DIR: configDir, FAILBACK_SERVER: "", FAILBACK_TOKEN: "" },
+        timeout: 240_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -35,7 +40,9 @@ function expectDone(run: CliRun, what: string) {
 }
 
 /** The last JSON line of a --follow --json run: {"session": detail}. */
-const finalState = (run: CliRun) => (JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as { session?: { session: { state: string } } }).session?.session.state;
+const finalState = (run: CliRun) =>
+  (JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as { session?: { session: { state: string } } }).session
+    ?.session.state;
 
 test.afterAll(() => fs.rmSync(configDir, { recursive: true, force: true }));
 
@@ -60,46 +67,86 @@ test("a failback from the command line: start, follow, switch now, commit", asyn
 
     const replicas = await failback("replicas", "--json");
     expectDone(replicas, "replicas");
-    const replica = (JSON.parse(replicas.stdout) as { id: string; sourceVmName: string; state: string }[]).find((r) => r.sourceVmName === "e2e-07");
+    const replica = (JSON.parse(replicas.stdout) as { id: string; sourceVmName: string; state: string }[]).find(
+      (r) => r.sourceVmName === "e2e-07",
+    );
     expect(replica?.state).toBe("failover");
 
-    const start = await failback("start", "--replica", replica?.id ?? "", "--target", "original", "--switch", "manual", "--reason", "cli e2e", "--json");
+    const start = await failback(
+      "start",
+      "--replica",
+      replica?.id ?? "",
+      "--target",
+      "original",
+      "--switch",
+      "manual",
+      "--reason",
+      "cli e2e",
+      "--json",
+    );
     expectDone(start, "start");
     const sessionId = (JSON.parse(start.stdout) as { sessionId: string }).sessionId;
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
 
-    const ready = await failback("status", sessionId, "--follow", "--json", "--until", "ready_to_switch", "--timeout", "200");
+    const ready = await failback(
+      "status",
+      sessionId,
+      "--follow",
+      "--json",
+      "--until",
+      "ready_to_switch",
+      "--timeout",
+      "200",
+    );
     expectDone(ready, "follow to ready_to_switch");
     expect(finalState(ready)).toBe("ready_to_switch");
     // Events came through the stream as JSON lines, phase 1's among them.
     expect(ready.stdout).toContain('"type":"item.state"');
 
     expectDone(await failback("switch-now", sessionId), "switch-now");
-    const switched = await failback("status", sessionId, "--follow", "--json", "--until", "switched", "--timeout", "200");
+    const switched = await failback(
+      "status",
+      sessionId,
+      "--follow",
+      "--json",
+      "--until",
+      "switched",
+      "--timeout",
+      "200",
+    );
     expectDone(switched, "follow to switched");
     expect(finalState(switched)).toBe("switched");
 
     const commit = await failback("commit", sessionId);
     expectDone(commit, "commit");
-    expectDone(await failback("status", sessionId, "--follow", "--until", "committed", "--timeout", "120"), "follow to committed");
+    expectDone(
+      await failback("status", sessionId, "--follow", "--until", "committed", "--timeout", "120"),
+      "follow to committed",
+    );
     const final = await failback("status", sessionId, "--json");
     expectDone(final, "status");
     expect((JSON.parse(final.stdout) as { session: { state: string } }).session.state).toBe("committed");
 
     // The engine audited each command under the token's user.
-    const audits = await sql`select action from audit_log where target_id = ${sessionId} and outcome = 'ok' and actor_label = ${e2eRun.adminEmail} order by id`;
+    const audits =
+      await sql`select action from audit_log where target_id = ${sessionId} and outcome = 'ok' and actor_label = ${e2eRun.adminEmail} order by id`;
     expect(audits.map((a) => a.action)).toEqual(["failback.start", "failback.switch_now", "failback.commit"]);
 
     // The dashboard's cookie works on the API too, but a write must come from our own origin (S3).
     const me = await page.request.get("/api/v1/me");
     expect(me.status()).toBe(200);
     expect(await me.json()).toMatchObject({ email: e2eRun.adminEmail, via: "cookie" });
-    const commitAgain = (headers: Record<string, string>) => page.request.post(`/api/v1/sessions/${sessionId}/commit`, { headers, data: {} });
+    const commitAgain = (headers: Record<string, string>) =>
+      page.request.post(`/api/v1/sessions/${sessionId}/commit`, { headers, data: {} });
     expect((await commitAgain({ origin: server })).status()).toBe(409); // past the checks: the engine refuses a second commit
-    const deniedBefore = (await sql`select count(*)::int as n from audit_log where action = 'failback.commit' and outcome = 'denied'`)[0]?.n;
+    const deniedBefore = (
+      await sql`select count(*)::int as n from audit_log where action = 'failback.commit' and outcome = 'denied'`
+    )[0]?.n;
     for (const origin of ["https://evil.example", "null"]) expect((await commitAgain({ origin })).status()).toBe(403);
     expect((await commitAgain({})).status()).toBe(403);
-    const deniedAfter = (await sql`select count(*)::int as n from audit_log where action = 'failback.commit' and outcome = 'denied'`)[0]?.n;
+    const deniedAfter = (
+      await sql`select count(*)::int as n from audit_log where action = 'failback.commit' and outcome = 'denied'`
+    )[0]?.n;
     expect(deniedAfter).toBe((deniedBefore ?? 0) + 3);
 
     // Revoked in the UI: the command line is refused on its next request (exit 3).

@@ -20,7 +20,11 @@ test("server actions refuse cross-site, Origin: null and Origin-less requests", 
     await form.getByLabel("Initial password").fill("cross-site-password-1");
     const action = await captureActionPost(page, () => form.getByRole("button", { name: "Create user" }).click());
 
-    const attempts: Record<string, string | undefined> = { "another site": "https://evil.example", "Origin: null": "null", "no Origin": undefined };
+    const attempts: Record<string, string | undefined> = {
+      "another site": "https://evil.example",
+      "Origin: null": "null",
+      "no Origin": undefined,
+    };
     for (const [what, origin] of Object.entries(attempts)) {
       const headers = { ...action.headers };
       if (origin === undefined) delete headers.origin;
@@ -30,7 +34,8 @@ test("server actions refuse cross-site, Origin: null and Origin-less requests", 
       await page.request.post(action.url, { headers, data: action.body });
       expect(await sql`select id from users where email = ${email}`, what).toHaveLength(0);
     }
-    const denials = await sql`select reason from audit_log where action = 'user.create' and outcome = 'denied' and reason like 'cookie-authenticated write%'`;
+    const denials =
+      await sql`select reason from audit_log where action = 'user.create' and outcome = 'denied' and reason like 'cookie-authenticated write%'`;
     expect(denials.map((d) => d.reason as string)).toContain("cookie-authenticated write without an Origin header");
 
     // The same request from our own origin is accepted: the refusals above were about where it came from.

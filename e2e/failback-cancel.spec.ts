@@ -29,13 +29,20 @@ test("cancel during phase 1 leaves the replica in failover", async ({ page }) =>
     const cancel = item(page, "e2e-05").locator("[data-testid=timeline][data-phase-title=Cancel]");
     await expect(cancel.getByTestId("step")).toHaveCount(4);
     await expect(cancel.locator("[data-testid=step][data-state=done]")).toHaveCount(4);
-    await expect(item(page, "e2e-05").locator("[data-testid=step][data-kind=mark_replica_state][data-state=done]")).toHaveCount(1);
+    await expect(
+      item(page, "e2e-05").locator("[data-testid=step][data-kind=mark_replica_state][data-state=done]"),
+    ).toHaveCount(1);
     await screenshots(page, "session-cancelled");
 
-    const [replica] = await sql`select r.state from replicas r join vms v on v.id = r.source_vm_id where v.name = 'e2e-05'`;
+    const [replica] =
+      await sql`select r.state from replicas r join vms v on v.id = r.source_vm_id where v.name = 'e2e-05'`;
     expect(replica?.state).toBe("failover");
-    expect(await sql`select 1 from audit_log where target_id = ${sessionId} and action = 'failback.cancel' and outcome = 'ok'`).toHaveLength(1);
-    expect(await sql`select 1 from events where session_id = ${sessionId} and type = 'cancel.requested'`).toHaveLength(1);
+    expect(
+      await sql`select 1 from audit_log where target_id = ${sessionId} and action = 'failback.cancel' and outcome = 'ok'`,
+    ).toHaveLength(1);
+    expect(await sql`select 1 from events where session_id = ${sessionId} and type = 'cancel.requested'`).toHaveLength(
+      1,
+    );
   } finally {
     await sql.end();
   }

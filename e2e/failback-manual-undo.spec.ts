@@ -32,7 +32,10 @@ test("manual switch with Switch now, then Undo", async ({ page }) => {
     await confirmCommand(page, "Switch now", "Yes, switch now");
     await expectItemState(page, "e2e-03", "switched", 90_000);
     await expect(item(page, "e2e-03").getByTestId("verification")).toHaveAttribute("data-ok", "true");
-    await expect(item(page, "e2e-03").locator("[data-testid=step][data-kind=verify_production]")).toHaveAttribute("data-state", "done");
+    await expect(item(page, "e2e-03").locator("[data-testid=step][data-kind=verify_production]")).toHaveAttribute(
+      "data-state",
+      "done",
+    );
     await screenshots(page, "session-switched");
 
     await confirmCommand(page, "Undo", "Yes, undo");
@@ -41,11 +44,21 @@ test("manual switch with Switch now, then Undo", async ({ page }) => {
     // No buttons are left for a finished session.
     await expect(page.getByTestId("session-controls")).toHaveCount(0);
 
-    const [replica] = await sql`select r.state from replicas r join vms v on v.id = r.source_vm_id where v.name = 'e2e-03'`;
+    const [replica] =
+      await sql`select r.state from replicas r join vms v on v.id = r.source_vm_id where v.name = 'e2e-03'`;
     expect(replica?.state).toBe("failover");
     const audit = await sql`select action from audit_log where target_id = ${sessionId} and outcome = 'ok' order by id`;
     const actions = audit.map((a) => a.action);
-    expect(actions).toEqual(expect.arrayContaining(["failback.start", "failback.start.request", "failback.switch_now", "failback.switch_now.request", "failback.undo", "failback.undo.request"]));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "failback.start",
+        "failback.start.request",
+        "failback.switch_now",
+        "failback.switch_now.request",
+        "failback.undo",
+        "failback.undo.request",
+      ]),
+    );
   } finally {
     await sql.end();
   }

@@ -2,7 +2,15 @@
 // id of the session is shown, none missing, before and after.
 import { expect, test } from "@playwright/test";
 import { e2eDatabase } from "./support/db";
-import { chooseReplicas, confirmCommand, eventIdsInDatabase, eventIdsShown, expectItemState, lastEventIdOnPage, reviewAndStart } from "./support/failback";
+import {
+  chooseReplicas,
+  confirmCommand,
+  eventIdsInDatabase,
+  eventIdsShown,
+  expectItemState,
+  lastEventIdOnPage,
+  reviewAndStart,
+} from "./support/failback";
 import { holdStepWrites } from "./support/hold-workers";
 import { e2eRun } from "./support/run";
 import { signIn } from "./support/sign-in";
@@ -45,7 +53,11 @@ test("a reload mid-run resumes the stream without gaps", async ({ page }) => {
 
     // Phase 2 arrives over the resumed stream; afterwards the page shows exactly the session's events.
     await expectItemState(page, "e2e-06", "switched", 60_000);
-    await expect.poll(async () => (await lastEventIdOnPage(page)) === (await eventIdsInDatabase(sql, sessionId)).at(-1), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(async () => (await lastEventIdOnPage(page)) === (await eventIdsInDatabase(sql, sessionId)).at(-1), {
+        timeout: 10_000,
+      })
+      .toBe(true);
     const after = await eventIdsShown(page);
     const stored = await eventIdsInDatabase(sql, sessionId);
     expect(after).toEqual(stored);

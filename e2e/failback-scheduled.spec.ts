@@ -3,7 +3,18 @@
 // and verify, and commit brings them home for good.
 import { expect, test } from "@playwright/test";
 import { e2eDatabase } from "./support/db";
-import { chooseReplicas, confirmCommand, eventIdsShown, expectItemState, instantAhead, item, localInZone, reviewAndStart, screenshots, utcWithSeconds } from "./support/failback";
+import {
+  chooseReplicas,
+  confirmCommand,
+  eventIdsShown,
+  expectItemState,
+  instantAhead,
+  item,
+  localInZone,
+  reviewAndStart,
+  screenshots,
+  utcWithSeconds,
+} from "./support/failback";
 import { holdStepWrites } from "./support/hold-workers";
 import { e2eRun } from "./support/run";
 import { signIn } from "./support/sign-in";
@@ -30,7 +41,9 @@ test("a scheduled switch in another time zone, watched live, then committed", as
     await page.getByLabel("Switch at", { exact: true }).fill(localInZone(firstRunAt, zone));
     await expect(page.getByTestId("switch-utc-preview")).toContainText(utcText);
     await page.getByRole("button", { name: "Review" }).click();
-    await expect(page.getByTestId("review-switch")).toHaveText(`${localInZone(firstRunAt, zone).replace("T", " ")} ${zone} = ${utcText}`);
+    await expect(page.getByTestId("review-switch")).toHaveText(
+      `${localInZone(firstRunAt, zone).replace("T", " ")} ${zone} = ${utcText}`,
+    );
     await expect(page.getByTestId("review-item")).toHaveCount(2);
     await screenshots(page, "wizard-scheduled");
 
@@ -47,13 +60,18 @@ test("a scheduled switch in another time zone, watched live, then committed", as
     for (const vm of vms) await expectItemState(page, vm, "ready_to_switch", 60_000);
     // Phase 1's steps and its transfer progress came over the stream, after the page was rendered.
     await eventIdsShown(page);
-    const idsOf = (type: string) => page.locator(`[data-testid=event][data-type='${type}']`).evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-event-id"))));
+    const idsOf = (type: string) =>
+      page
+        .locator(`[data-testid=event][data-type='${type}']`)
+        .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-event-id"))));
     expect((await idsOf("step.progress")).filter((id) => id > rendered).length).toBeGreaterThan(0);
     expect((await idsOf("step.done")).filter((id) => id > rendered).length).toBeGreaterThanOrEqual(2 * 7);
     for (const vm of vms) await expect(item(page, vm).getByTestId("item-progress")).toBeVisible();
 
     // The schedule, as entered and in UTC.
-    await expect(page.getByTestId("schedule-local")).toHaveText(`${localInZone(firstRunAt, zone).replace("T", " ")} ${zone}`);
+    await expect(page.getByTestId("schedule-local")).toHaveText(
+      `${localInZone(firstRunAt, zone).replace("T", " ")} ${zone}`,
+    );
     await expect(page.getByTestId("schedule-utc")).toHaveText(utcText);
     await screenshots(page, "session-phase1-done");
 
@@ -88,8 +106,10 @@ test("a scheduled switch in another time zone, watched live, then committed", as
       await expect(item(page, vm).getByTestId("verification")).toHaveAttribute("data-ok", "true");
       await expect(item(page, vm).getByTestId("verification-disk")).toHaveAttribute("data-ok", "true");
     }
-    const [started] = await sql`select min(created_at) as at from events where session_id = ${sessionId} and type = 'schedule.started'`;
-    const [switching] = await sql`select min(created_at) as at from events where session_id = ${sessionId} and type = 'item.state' and payload->>'to' = 'switching'`;
+    const [started] =
+      await sql`select min(created_at) as at from events where session_id = ${sessionId} and type = 'schedule.started'`;
+    const [switching] =
+      await sql`select min(created_at) as at from events where session_id = ${sessionId} and type = 'item.state' and payload->>'to' = 'switching'`;
     expect(new Date(started?.at).getTime()).toBeGreaterThanOrEqual(runAt.getTime() - 500);
     expect(new Date(switching?.at).getTime()).toBeGreaterThanOrEqual(runAt.getTime() - 500);
     await expect(page.getByTestId("stream-status")).toHaveAttribute("data-state", "live");
@@ -98,10 +118,14 @@ test("a scheduled switch in another time zone, watched live, then committed", as
     await confirmCommand(page, "Commit", "Yes, commit");
     for (const vm of vms) await expectItemState(page, vm, "committed", 60_000);
     await expect(page.getByTestId("session-state")).toHaveAttribute("data-state", "committed");
-    const replicas = await sql`select v.name, r.state from replicas r join vms v on v.id = r.source_vm_id where v.name in ${sql(vms)} order by v.name`;
+    const replicas =
+      await sql`select v.name, r.state from replicas r join vms v on v.id = r.source_vm_id where v.name in ${sql(vms)} order by v.name`;
     expect(replicas.map((r) => r.state)).toEqual(["ready", "ready"]);
     await page.goto("/sessions?view=all");
-    await expect(page.locator(`[data-testid=session-row][data-session="${sessionId}"]`)).toHaveAttribute("data-state", "committed");
+    await expect(page.locator(`[data-testid=session-row][data-session="${sessionId}"]`)).toHaveAttribute(
+      "data-state",
+      "committed",
+    );
     await screenshots(page, "history");
   } finally {
     await sql.end();

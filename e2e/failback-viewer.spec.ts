@@ -4,13 +4,27 @@
 import { expect, test } from "@playwright/test";
 import { captureActionPost, replay } from "./support/capture-action";
 import { e2eDatabase } from "./support/db";
-import { chooseReplicas, expectItemState, instantAhead, item, localInZone, pressCommand, reviewAndStart, screenshots, sessionIdsOfReplica } from "./support/failback";
+import {
+  chooseReplicas,
+  expectItemState,
+  instantAhead,
+  item,
+  localInZone,
+  pressCommand,
+  reviewAndStart,
+  screenshots,
+  sessionIdsOfReplica,
+} from "./support/failback";
 import { holdStepWrites } from "./support/hold-workers";
 import { e2eRun } from "./support/run";
 import { signIn } from "./support/sign-in";
 import { createUser } from "./support/users";
 
-const viewer = { email: `watcher-${e2eRun.id}@failback.local`.toLowerCase(), password: "watcher-password-1", role: "viewer" as const };
+const viewer = {
+  email: `watcher-${e2eRun.id}@failback.local`.toLowerCase(),
+  password: "watcher-password-1",
+  role: "viewer" as const,
+};
 
 test("a viewer watches live and can change nothing", async ({ browser }) => {
   test.setTimeout(180_000);
@@ -59,8 +73,11 @@ test("a viewer watches live and can change nothing", async ({ browser }) => {
     }
     const rendered = Number(await watcher.getByTestId("session-live").getAttribute("data-rendered-event-id"));
     await expectItemState(watcher, "e2e-04", "ready_to_switch", 60_000);
-    expect(Number(await watcher.getByTestId("session-live").getAttribute("data-last-event-id"))).toBeGreaterThan(rendered);
-    for (const name of ["Switch now", "Commit", "Undo", "Cancel", "Cancel schedule", "Retry the stopped step"]) await expect(watcher.getByRole("button", { name, exact: true })).toHaveCount(0);
+    expect(Number(await watcher.getByTestId("session-live").getAttribute("data-last-event-id"))).toBeGreaterThan(
+      rendered,
+    );
+    for (const name of ["Switch now", "Commit", "Undo", "Cancel", "Cancel schedule", "Retry the stopped step"])
+      await expect(watcher.getByRole("button", { name, exact: true })).toHaveCount(0);
     await expect(watcher.getByText("Change switch time")).toHaveCount(0);
     await expect(watcher.getByTestId("schedule")).toHaveAttribute("data-state", "pending");
     await screenshots(watcher, "session-viewer");
@@ -72,26 +89,37 @@ test("a viewer watches live and can change nothing", async ({ browser }) => {
 
     // Cancel schedule: refused for the viewer, done by the admin's same request; the viewer sees it live.
     await admin.reload();
-    const cancelSchedule = await captureActionPost(admin, () => pressCommand(admin, "Cancel schedule", "Yes, cancel the schedule"));
+    const cancelSchedule = await captureActionPost(admin, () =>
+      pressCommand(admin, "Cancel schedule", "Yes, cancel the schedule"),
+    );
     expect((await replay(watcher.request, cancelSchedule)).status()).toBeLessThan(500);
-    expect(await sql`select 1 from switch_schedules where session_id = ${sessionId} and state = 'pending'`).toHaveLength(1);
+    expect(
+      await sql`select 1 from switch_schedules where session_id = ${sessionId} and state = 'pending'`,
+    ).toHaveLength(1);
     expect((await replay(admin.request, cancelSchedule)).status()).toBe(200);
     await expect(watcher.getByTestId("schedule")).toHaveAttribute("data-state", "cancelled");
 
     // Switch now: the admin's POST replayed by the viewer changes nothing; the same bytes from the admin do.
     await admin.reload();
     const switchNow = await captureActionPost(admin, () => pressCommand(admin, "Switch now", "Yes, switch now"));
-    const deniedBefore = (await sql`select count(*)::int as n from audit_log where outcome = 'denied' and actor_label = ${viewer.email}`)[0]?.n as number;
+    const deniedBefore = (
+      await sql`select count(*)::int as n from audit_log where outcome = 'denied' and actor_label = ${viewer.email}`
+    )[0]?.n as number;
     expect((await replay(watcher.request, switchNow)).status()).toBeLessThan(500);
     await watcher.waitForTimeout(1500);
     await expectItemState(watcher, "e2e-04", "ready_to_switch");
-    expect(await sql`select 1 from events where session_id = ${sessionId} and type = 'switch.requested'`).toHaveLength(0);
-    expect(await sql`select 1 from failback_items where session_id = ${sessionId} and switch_requested`).toHaveLength(0);
+    expect(await sql`select 1 from events where session_id = ${sessionId} and type = 'switch.requested'`).toHaveLength(
+      0,
+    );
+    expect(await sql`select 1 from failback_items where session_id = ${sessionId} and switch_requested`).toHaveLength(
+      0,
+    );
     const switchControl = await replay(admin.request, switchNow);
     expect(switchControl.status()).toBe(200);
     await expectItemState(watcher, "e2e-04", "switched", 60_000);
     await expect(item(watcher, "e2e-04").getByTestId("verification")).toHaveAttribute("data-ok", "true");
-    for (const name of ["Commit", "Undo"]) await expect(watcher.getByRole("button", { name, exact: true })).toHaveCount(0);
+    for (const name of ["Commit", "Undo"])
+      await expect(watcher.getByRole("button", { name, exact: true })).toHaveCount(0);
 
     // Commit and undo: captured from the admin, refused for the viewer; the item stays switched.
     await admin.reload();
@@ -101,15 +129,24 @@ test("a viewer watches live and can change nothing", async ({ browser }) => {
     for (const action of [commit, undo]) expect((await replay(watcher.request, action)).status()).toBeLessThan(500);
     await watcher.waitForTimeout(1500);
     await expectItemState(watcher, "e2e-04", "switched");
-    expect(await sql`select 1 from events where session_id = ${sessionId} and type in ('commit.requested', 'undo.requested')`).toHaveLength(0);
+    expect(
+      await sql`select 1 from events where session_id = ${sessionId} and type in ('commit.requested', 'undo.requested')`,
+    ).toHaveLength(0);
 
     // Every refusal was audited under the viewer's name, and none of them left a success row.
-    const denials = await sql`select action from audit_log where outcome = 'denied' and actor_label = ${viewer.email} order by id`;
+    const denials =
+      await sql`select action from audit_log where outcome = 'denied' and actor_label = ${viewer.email} order by id`;
     expect(denials.length).toBe(deniedBefore + 3);
-    expect(denials.slice(-3).map((d) => d.action)).toEqual(["failback.switch_now.request", "failback.commit.request", "failback.undo.request"]);
+    expect(denials.slice(-3).map((d) => d.action)).toEqual([
+      "failback.switch_now.request",
+      "failback.commit.request",
+      "failback.undo.request",
+    ]);
     expect(denials.map((d) => d.action)).toContain("failback.schedule.cancel.request");
     expect(denials.map((d) => d.action)).toContain("failback.start.request");
-    expect(await sql`select 1 from audit_log where outcome = 'ok' and actor_label = ${viewer.email} and action like 'failback.%'`).toHaveLength(0);
+    expect(
+      await sql`select 1 from audit_log where outcome = 'ok' and actor_label = ${viewer.email} and action like 'failback.%'`,
+    ).toHaveLength(0);
   } finally {
     await adminContext.close();
     await viewerContext.close();

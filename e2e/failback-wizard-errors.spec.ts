@@ -32,13 +32,17 @@ test("invalid wizard input shows the server's field errors", async ({ page }) =>
     await page.getByLabel("Guest shutdown timeout (minutes)").fill("15");
     await page.getByRole("radio", { name: "At a scheduled time" }).check();
     await page.getByLabel("Time zone").selectOption("Europe/Berlin");
-    await page.getByLabel("Switch at", { exact: true }).fill(localInZone(new Date(Date.now() - 3600_000), "Europe/Berlin"));
+    await page
+      .getByLabel("Switch at", { exact: true })
+      .fill(localInZone(new Date(Date.now() - 3600_000), "Europe/Berlin"));
     await page.getByRole("button", { name: "Review" }).click();
     await expect(page.locator("#switchAt-local-error")).toContainText("is in the past");
     await expect(page.locator("#item-0-name-error")).toHaveCount(0);
 
     // A zone the server does not know (a tampered form): refused by name.
-    await page.getByLabel("Switch at", { exact: true }).fill(localInZone(new Date(Date.now() + 3600_000), "Europe/Berlin"));
+    await page
+      .getByLabel("Switch at", { exact: true })
+      .fill(localInZone(new Date(Date.now() + 3600_000), "Europe/Berlin"));
     await page.getByLabel("Time zone").evaluate((select: HTMLSelectElement) => {
       select.add(new Option("Mars/Olympus_Mons", "Mars/Olympus_Mons"));
     });

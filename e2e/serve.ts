@@ -40,7 +40,16 @@ const workerDb = connect(databaseUrl, { max: 6 });
 const worker = await startWorker({
   db: workerDb.db,
   databaseUrl,
-  settings: { leaseMs: 5000, stepAttempts: 2, retryDelayMs: 300, concurrency: 2, pollSeconds: 0.5, guestCacheDir, rangeBytes: 2 * 1024 * 1024, estimateEveryMs: 0 },
+  settings: {
+    leaseMs: 5000,
+    stepAttempts: 2,
+    retryDelayMs: 300,
+    concurrency: 2,
+    pollSeconds: 0.5,
+    guestCacheDir,
+    rangeBytes: 2 * 1024 * 1024,
+    estimateEveryMs: 0,
+  },
   log: (line) => {
     console.log(`[e2e worker] ${line}`);
     serverLog.write(`${new Date().toISOString()} [e2e worker] ${line}\n`);
@@ -58,7 +67,11 @@ const env: NodeJS.ProcessEnv = {
   FAILBACK_WORKER: "0",
   NEXT_TELEMETRY_DISABLED: "1",
 };
-const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(e2eRun.port), "-H", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+const child = spawn(
+  process.execPath,
+  ["node_modules/next/dist/bin/next", "start", "-p", String(e2eRun.port), "-H", "127.0.0.1"],
+  { env, stdio: ["ignore", "pipe", "pipe"] },
+);
 child.stdout.on("data", (chunk: Buffer) => (process.stdout.write(chunk), serverLog.write(chunk)));
 child.stderr.on("data", (chunk: Buffer) => (process.stderr.write(chunk), serverLog.write(chunk)));
 

@@ -6,7 +6,10 @@ import { signIn } from "./support/sign-in";
 const viewer = { email: `viewer-${e2eRun.id}@failback.local`.toLowerCase(), password: "viewer-password-1" };
 
 /** Submits the create-user form but stops the request in the browser, keeping it to replay by hand. */
-async function captureCreateUserPost(page: Page, email: string): Promise<{ headers: Record<string, string>; body: Buffer }> {
+async function captureCreateUserPost(
+  page: Page,
+  email: string,
+): Promise<{ headers: Record<string, string>; body: Buffer }> {
   let captured: Request | undefined;
   await page.route("**/users", async (route) => {
     if (route.request().method() === "POST" && route.request().headers()["next-action"]) {
@@ -27,12 +30,19 @@ async function captureCreateUserPost(page: Page, email: string): Promise<{ heade
   const request = captured as Request;
   const h = request.headers();
   return {
-    headers: { "next-action": h["next-action"] ?? "", "content-type": h["content-type"] ?? "", accept: "text/x-component", origin: new URL(request.url()).origin },
+    headers: {
+      "next-action": h["next-action"] ?? "",
+      "content-type": h["content-type"] ?? "",
+      accept: "text/x-component",
+      origin: new URL(request.url()).origin,
+    },
     body: request.postDataBuffer() ?? Buffer.alloc(0),
   };
 }
 
-test("an admin creates a viewer; the viewer signs in, cannot manage users, and a direct POST changes nothing", async ({ browser }) => {
+test("an admin creates a viewer; the viewer signs in, cannot manage users, and a direct POST changes nothing", async ({
+  browser,
+}) => {
   const sql = e2eDatabase();
   try {
     const adminContext = await browser.newContext();
@@ -70,12 +80,15 @@ test("an admin creates a viewer; the viewer signs in, cannot manage users, and a
 
     // The viewer replays the admin's server-action POST with their own cookies.
     const usersBefore = (await sql`select count(*)::int as n from users`)[0]?.n;
-    const deniedBefore = (await sql`select count(*)::int as n from audit_log where action = 'user.create' and outcome = 'denied'`)[0]?.n;
+    const deniedBefore = (
+      await sql`select count(*)::int as n from audit_log where action = 'user.create' and outcome = 'denied'`
+    )[0]?.n;
     const response = await viewerPage.request.post("/users", { headers: post.headers, data: post.body });
     expect(response.status()).toBeLessThan(500);
     const usersAfter = (await sql`select count(*)::int as n from users`)[0]?.n;
     expect(usersAfter).toBe(usersBefore);
-    const denials = await sql`select actor_label, reason from audit_log where action = 'user.create' and outcome = 'denied' order by id desc`;
+    const denials =
+      await sql`select actor_label, reason from audit_log where action = 'user.create' and outcome = 'denied' order by id desc`;
     expect(denials.length).toBe((deniedBefore ?? 0) + 1);
     expect(denials[0]?.actor_label).toBe(viewer.email);
 
@@ -86,8 +99,13 @@ test("an admin creates a viewer; the viewer signs in, cannot manage users, and a
 
     // Disabling the viewer takes effect on their next request.
     await admin.goto("/users");
-    await admin.locator(`[data-testid=user-row][data-email="${viewer.email}"]`).getByRole("button", { name: "Disable" }).click();
-    await expect(admin.locator(`[data-testid=user-row][data-email="${viewer.email}"]`).getByText("disabled")).toBeVisible();
+    await admin
+      .locator(`[data-testid=user-row][data-email="${viewer.email}"]`)
+      .getByRole("button", { name: "Disable" })
+      .click();
+    await expect(
+      admin.locator(`[data-testid=user-row][data-email="${viewer.email}"]`).getByText("disabled"),
+    ).toBeVisible();
     await viewerPage.goto("/replicas");
     await expect(viewerPage).toHaveURL(/\/sign-in/);
 

@@ -19,12 +19,18 @@ describe("configuration", () => {
 
   it("names every bad variable", () => {
     try {
-      loadConfig({ PORT: "99999", DATABASE_URL: "mysql://x", FAILBACK_SECRET_KEY: "abc", FAILBACK_ADMIN_PASSWORD: "short" });
+      loadConfig({
+        PORT: "99999",
+        DATABASE_URL: "mysql://x",
+        FAILBACK_SECRET_KEY: "abc",
+        FAILBACK_ADMIN_PASSWORD: "short",
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const text = (err as ConfigError).issues.join("\n");
-      for (const name of ["PORT", "DATABASE_URL", "FAILBACK_SECRET_KEY", "FAILBACK_ADMIN_PASSWORD"]) expect(text).toContain(name);
+      for (const name of ["PORT", "DATABASE_URL", "FAILBACK_SECRET_KEY", "FAILBACK_ADMIN_PASSWORD"])
+        expect(text).toContain(name);
     }
   });
 

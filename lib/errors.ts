@@ -35,5 +35,4 @@ export class AppError extends Error {
 }
 
 export type ActionResult<T = undefined> =
-  | { ok: true; data: T; message?: string }
-  | { ok: false; code: ErrorCode; message: string; fieldErrors?: FieldErrors };
+  { ok: true; data: T; message?: string } | { ok: false; code: ErrorCode; message: string; fieldErrors?: FieldErrors };

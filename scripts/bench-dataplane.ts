@@ -18,7 +18,14 @@ import { parseFlags, parseSize } from "@/lib/bench/cli";
 import { freshTarget, fullSync, quickSync, verifyTarget } from "@/lib/bench/dataplane-runs";
 import { formatBytes, formatSeconds, renderTable } from "@/lib/bench/format";
 import { createOverlay } from "@/lib/bench/images";
-import { ddReadFloor, filesEqual, qemuImgCompare, quickIoFloor, rsyncDelta, writeLocalRemoteShell } from "@/lib/bench/peers";
+import {
+  ddReadFloor,
+  filesEqual,
+  qemuImgCompare,
+  quickIoFloor,
+  rsyncDelta,
+  writeLocalRemoteShell,
+} from "@/lib/bench/peers";
 import { checkTargets } from "@/lib/bench/targets";
 import { timed } from "@/lib/bench/timing";
 
@@ -34,9 +41,14 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const flags = parseFlags(argv, { values: ["size", "change", "dir", "seed", "rounds"], booleans: ["json", "keep", "warm", "help"] });
+  const flags = parseFlags(argv, {
+    values: ["size", "change", "dir", "seed", "rounds"],
+    booleans: ["json", "keep", "warm", "help"],
+  });
   if (flags.has("help")) {
-    process.stderr.write("usage: bench-dataplane [--size 2G] [--change 1] [--json] [--rounds 3] [--dir <parent>] [--seed <s>] [--keep] [--warm]\n");
+    process.stderr.write(
+      "usage: bench-dataplane [--size 2G] [--change 1] [--json] [--rounds 3] [--dir <parent>] [--seed <s>] [--keep] [--warm]\n",
+    );
     process.exit(0);
   }
   const text = (name: string, fallback: string) => {
@@ -44,9 +56,11 @@ function parseOptions(argv: readonly string[]): Options {
     return typeof value === "string" ? value : fallback;
   };
   const changePercent = Number(text("change", "1"));
-  if (!Number.isFinite(changePercent) || changePercent < 0 || changePercent > 100) throw new Error(`--change must be a percentage (0-100)`);
+  if (!Number.isFinite(changePercent) || changePercent < 0 || changePercent > 100)
+    throw new Error(`--change must be a percentage (0-100)`);
   const rounds = Number(text("rounds", "3"));
-  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 20) throw new Error("--rounds must be a whole number from 1 to 20");
+  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 20)
+    throw new Error("--rounds must be a whole number from 1 to 20");
   return {
     sizeBytes: parseSize(text("size", "2G")),
     changePercent,
@@ -76,7 +90,9 @@ const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 async function main(): Promise<void> {
@@ -92,9 +108,13 @@ async function main(): Promise<void> {
 
   try {
     say(`building a ${formatBytes(options.sizeBytes)} source and target in ${dir} (seed ${options.seed}) …`);
-    const build = await timed(() => buildBenchDisks({ dir, sizeBytes: options.sizeBytes, changePercent: options.changePercent, seed: options.seed }));
+    const build = await timed(() =>
+      buildBenchDisks({ dir, sizeBytes: options.sizeBytes, changePercent: options.changePercent, seed: options.seed }),
+    );
     const disks = build.value;
-    say(`  done in ${formatSeconds(build.seconds)}: ${disks.changedBlocks.length} blocks of 64 KiB changed (${formatBytes(disks.changedBytes)})`);
+    say(
+      `  done in ${formatSeconds(build.seconds)}: ${disks.changedBlocks.length} blocks of 64 KiB changed (${formatBytes(disks.changedBytes)})`,
+    );
 
     let cold = !options.warm;
     const beforeTimedPart = async () => {
@@ -143,7 +163,14 @@ async function main(): Promise<void> {
         sizeBytes: disks.sizeBytes,
       });
 
-      samples.push({ readLimitSeconds, rsyncSeconds: rsync.seconds, oursSeconds: ours.seconds, quickSeconds: quick.seconds, quickFloorSeconds, rsyncVerified });
+      samples.push({
+        readLimitSeconds,
+        rsyncSeconds: rsync.seconds,
+        oursSeconds: ours.seconds,
+        quickSeconds: quick.seconds,
+        quickFloorSeconds,
+        rsyncVerified,
+      });
       last = { rsync, ours, oursTarget, quick, quickTarget };
     }
     if (!last) throw new Error("no round ran");
@@ -293,19 +320,48 @@ type Report = ReturnType<typeof buildReport>;
 function renderHuman(r: Report): string {
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "–");
   const rows = [
-    ["ours: full diff + transfer + read-back", formatSeconds(r.ours_s), formatBytes(r.ours_sent_bytes), `${ratio(r.ours_s, r.rsync_s)} rsync's time, ${ratio(r.ours_s, r.read_limit_s)} the read floor`],
-    ["quick: CBT regions + transfer + read-back", formatSeconds(r.quick_s), formatBytes(r.quick_sent_bytes), `${ratio(r.quick_s, r.ours_s)} ours' time; CBT lookup ${formatSeconds(r.quick_regions_s)}`],
-    ["quick's I/O floor (qemu-img bench, as many blocks)", formatSeconds(r.quick_io_floor_s), "–", `${ratio(r.quick_io_floor_s, r.ours_s)} ours' time: the least any quick rollback needs here`],
+    [
+      "ours: full diff + transfer + read-back",
+      formatSeconds(r.ours_s),
+      formatBytes(r.ours_sent_bytes),
+      `${ratio(r.ours_s, r.rsync_s)} rsync's time, ${ratio(r.ours_s, r.read_limit_s)} the read floor`,
+    ],
+    [
+      "quick: CBT regions + transfer + read-back",
+      formatSeconds(r.quick_s),
+      formatBytes(r.quick_sent_bytes),
+      `${ratio(r.quick_s, r.ours_s)} ours' time; CBT lookup ${formatSeconds(r.quick_regions_s)}`,
+    ],
+    [
+      "quick's I/O floor (qemu-img bench, as many blocks)",
+      formatSeconds(r.quick_io_floor_s),
+      "–",
+      `${ratio(r.quick_io_floor_s, r.ours_s)} ours' time: the least any quick rollback needs here`,
+    ],
     ["verify: sha256 of both disks", formatSeconds(r.verify_s), "–", r.verified ? "digests equal" : "DIGESTS DIFFER"],
-    ["rsync --inplace --no-whole-file (pipe)", formatSeconds(r.rsync_s), formatBytes(r.rsync_sent_bytes), `sent + received; ${ratio(r.rsync_sent_bytes, r.changed_bytes)} the changed bytes`],
-    ["qemu-img compare (synced pair, full read)", formatSeconds(r.qemu_compare_s), "–", r.qemu_compare_identical ? "identical" : "DIFFERENT"],
+    [
+      "rsync --inplace --no-whole-file (pipe)",
+      formatSeconds(r.rsync_s),
+      formatBytes(r.rsync_sent_bytes),
+      `sent + received; ${ratio(r.rsync_sent_bytes, r.changed_bytes)} the changed bytes`,
+    ],
+    [
+      "qemu-img compare (synced pair, full read)",
+      formatSeconds(r.qemu_compare_s),
+      "–",
+      r.qemu_compare_identical ? "identical" : "DIFFERENT",
+    ],
     ["read floor: dd of both raw copies", formatSeconds(r.read_limit_s), "–", ""],
   ];
   const header =
     `data-plane benchmark: ${formatBytes(r.size_bytes)} disks, ${r.change_percent}% of 64 KiB blocks changed ` +
     `(${r.changed_blocks} blocks, ${formatBytes(r.changed_bytes)}), page cache dropped before each part: ${r.cold ? "yes" : "no"}` +
-    (r.rounds > 1 ? `\nmedians of ${r.rounds} rounds; each round: ${r.samples.ours_s.map((o, i) => `ours ${o} s, quick ${r.samples.quick_s[i]} s, rsync ${r.samples.rsync_s[i]} s, floor ${r.samples.read_limit_s[i]} s, quick floor ${r.samples.quick_io_floor_s[i]} s`).join(" | ")}` : "");
-  const targets = r.targets.map((t) => `  ${t.met ? "met    " : "NOT met"}  ${t.rule}  (limit ${t.limit}, actual ${t.actual})`);
+    (r.rounds > 1
+      ? `\nmedians of ${r.rounds} rounds; each round: ${r.samples.ours_s.map((o, i) => `ours ${o} s, quick ${r.samples.quick_s[i]} s, rsync ${r.samples.rsync_s[i]} s, floor ${r.samples.read_limit_s[i]} s, quick floor ${r.samples.quick_io_floor_s[i]} s`).join(" | ")}`
+      : "");
+  const targets = r.targets.map(
+    (t) => `  ${t.met ? "met    " : "NOT met"}  ${t.rule}  (limit ${t.limit}, actual ${t.actual})`,
+  );
   const cores = os.availableParallelism();
   const cpu = (label: string, c: { node: number; storage_daemons: number }) =>
     `  ${label}: node ${formatSeconds(c.node)}, storage daemons ${formatSeconds(c.storage_daemons)} ` +

@@ -20,7 +20,10 @@ function startProduct(env: Record<string, string>): Running {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, FAILBACK_DATA_DIR: dataDir, FAILBACK_LAB: "0" };
   delete childEnv.DATABASE_URL; // the embedded default is what this test is about
   delete childEnv.FAILBACK_ADMIN_PASSWORD;
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    env: childEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   started.push(child);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -32,7 +35,8 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 180_000, 
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     const gone = running && (running.child.exitCode !== null || running.child.signalCode !== null);
-    if (gone || Date.now() > deadline) throw new Error(`${gone ? "exited" : "timed out"} waiting for ${what}\n${running?.output() ?? ""}`);
+    if (gone || Date.now() > deadline)
+      throw new Error(`${gone ? "exited" : "timed out"} waiting for ${what}\n${running?.output() ?? ""}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

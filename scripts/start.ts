@@ -23,7 +23,8 @@ async function main() {
   masterKey(cfg); // generated into the data folder on first start when FAILBACK_SECRET_KEY is unset
 
   // What is running, for a clean stop on SIGINT/SIGTERM.
-  const running: { embedded?: EmbeddedServer; web?: WebServer; worker?: Worker; closeWorkerDb?: () => Promise<void> } = {};
+  const running: { embedded?: EmbeddedServer; web?: WebServer; worker?: Worker; closeWorkerDb?: () => Promise<void> } =
+    {};
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -67,23 +68,49 @@ async function main() {
   }
 
   if (!dev) ensureBuild(projectDir, log);
-  running.web = await startWebServer({ dir: projectDir, host: cfg.host, port: cfg.port, dev, trustProxy: cfg.trustProxy });
+  running.web = await startWebServer({
+    dir: projectDir,
+    host: cfg.host,
+    port: cfg.port,
+    dev,
+    trustProxy: cfg.trustProxy,
+  });
   log(`Ready: ${running.web.url}`);
 
   // The embedded default runs the failback workers in this process; `npm run worker` adds more anywhere.
   if (cfg.engine.inProcessWorker) {
-    const workerDb = connect(databaseUrl, { max: cfg.engine.concurrency + 3, idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000 });
+    const workerDb = connect(databaseUrl, {
+      max: cfg.engine.concurrency + 3,
+      idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000,
+    });
     running.closeWorkerDb = workerDb.close;
-    running.worker = await startWorker({ db: workerDb.db, databaseUrl, settings: engineSettingsFromConfig(), log: (line) => log(`worker: ${line}`) });
+    running.worker = await startWorker({
+      db: workerDb.db,
+      databaseUrl,
+      settings: engineSettingsFromConfig(),
+      log: (line) => log(`worker: ${line}`),
+    });
   }
 
   // A newcomer should see replicas with real differences: build the lab once, in the background, while the
   // app already serves (the replicas page fills in as VMs are recorded). FAILBACK_LAB=0 turns this off.
   if (cfg.lab.createOnStart && readLabState(cfg.lab.dir)?.state !== "ready" && !labRemovedByUser(cfg.lab.dir)) {
-    log(`Creating the lab (${cfg.lab.size}) in ${cfg.lab.dir}; set FAILBACK_LAB=0 to skip. \`npm run lab -- reset\` removes it.`);
+    log(
+      `Creating the lab (${cfg.lab.size}) in ${cfg.lab.dir}; set FAILBACK_LAB=0 to skip. \`npm run lab -- reset\` removes it.`,
+    );
     const labDatabase = connect(databaseUrl, { max: 2 });
-    createLab({ db: labDatabase.db, labDir: cfg.lab.dir, guestCacheDir: cfg.guestCacheDir, size: cfg.lab.size, log: (line) => log(`lab: ${line}`) })
-      .catch((err: unknown) => log(`lab: could not be created: ${err instanceof Error ? err.message : String(err)} (retry: npm run lab -- create)`))
+    createLab({
+      db: labDatabase.db,
+      labDir: cfg.lab.dir,
+      guestCacheDir: cfg.guestCacheDir,
+      size: cfg.lab.size,
+      log: (line) => log(`lab: ${line}`),
+    })
+      .catch((err: unknown) =>
+        log(
+          `lab: could not be created: ${err instanceof Error ? err.message : String(err)} (retry: npm run lab -- create)`,
+        ),
+      )
       .finally(() => void labDatabase.close());
   }
 }

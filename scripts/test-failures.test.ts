@@ -21,9 +21,24 @@ function write(name: string, text: string) {
 describe("the failure summary", () => {
   it("names the failed vitest test and the start of its error", () => {
     write("vitest.config.mjs", `export default { test: { include: ["sample.test.mjs"] } };\n`);
-    write("sample.test.mjs", `import { expect, it } from "vitest";\nit("adds", () => expect(1 + 1).toBe(2));\nit("multiplies", () => expect(2 * 3).toBe(7));\n`);
+    write(
+      "sample.test.mjs",
+      `import { expect, it } from "vitest";\nit("adds", () => expect(1 + 1).toBe(2));\nit("multiplies", () => expect(2 * 3).toBe(7));\n`,
+    );
     const report = path.join(dir, "vitest.json");
-    spawnSync(bin("vitest"), ["run", "--root", dir, "--config", path.join(dir, "vitest.config.mjs"), "--reporter=json", `--outputFile.json=${report}`], { cwd: dir, encoding: "utf8" });
+    spawnSync(
+      bin("vitest"),
+      [
+        "run",
+        "--root",
+        dir,
+        "--config",
+        path.join(dir, "vitest.config.mjs"),
+        "--reporter=json",
+        `--outputFile.json=${report}`,
+      ],
+      { cwd: dir, encoding: "utf8" },
+    );
     const failures = vitestFailures(readJson(report));
     expect(failures.map((f) => f.title)).toEqual([expect.stringMatching(/sample\.test\.mjs › multiplies$/)]);
     const text = formatFailure(failures[0]!);
@@ -34,9 +49,18 @@ describe("the failure summary", () => {
 
   it("names the failed Playwright test and the start of its error", () => {
     const report = path.join(dir, "playwright.json");
-    write("playwright.config.mjs", `export default { testDir: ${JSON.stringify(dir)}, testMatch: "**/sample.spec.mjs", outputDir: ${JSON.stringify(path.join(dir, "results"))}, reporter: [["json", { outputFile: ${JSON.stringify(report)} }]] };\n`);
-    write("sample.spec.mjs", `import { expect, test } from "@playwright/test";\ntest("greets", () => expect("hi").toBe("hi"));\ntest("counts", () => expect([1, 2]).toHaveLength(3));\n`);
-    spawnSync(bin("playwright"), ["test", "--config", path.join(dir, "playwright.config.mjs")], { cwd: dir, encoding: "utf8" });
+    write(
+      "playwright.config.mjs",
+      `export default { testDir: ${JSON.stringify(dir)}, testMatch: "**/sample.spec.mjs", outputDir: ${JSON.stringify(path.join(dir, "results"))}, reporter: [["json", { outputFile: ${JSON.stringify(report)} }]] };\n`,
+    );
+    write(
+      "sample.spec.mjs",
+      `import { expect, test } from "@playwright/test";\ntest("greets", () => expect("hi").toBe("hi"));\ntest("counts", () => expect([1, 2]).toHaveLength(3));\n`,
+    );
+    spawnSync(bin("playwright"), ["test", "--config", path.join(dir, "playwright.config.mjs")], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     const failures = playwrightFailures(readJson(report));
     expect(failures.map((f) => f.title)).toEqual([expect.stringMatching(/sample\.spec\.mjs:3 › counts$/)]);
     expect(formatFailure(failures[0]!)).toMatch(/toHaveLength/);

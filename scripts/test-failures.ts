@@ -20,7 +20,11 @@ export function readJson(file: string): unknown {
 }
 
 interface VitestReport {
-  testResults?: { name?: string; message?: string; assertionResults?: { fullName?: string; status?: string; failureMessages?: string[] }[] }[];
+  testResults?: {
+    name?: string;
+    message?: string;
+    assertionResults?: { fullName?: string; status?: string; failureMessages?: string[] }[];
+  }[];
 }
 
 /** Failed vitest tests, and files that failed before any test ran (an import error, a failed hook). */
@@ -29,7 +33,11 @@ export function vitestFailures(parsedReport: unknown): Failure[] {
   const failures: Failure[] = [];
   for (const suite of report?.testResults ?? []) {
     const failed = (suite.assertionResults ?? []).filter((a) => a.status === "failed");
-    for (const a of failed) failures.push({ title: `${suite.name ?? "?"} › ${a.fullName ?? "?"}`, message: (a.failureMessages ?? []).join("\n") });
+    for (const a of failed)
+      failures.push({
+        title: `${suite.name ?? "?"} › ${a.fullName ?? "?"}`,
+        message: (a.failureMessages ?? []).join("\n"),
+      });
     if (failed.length === 0 && suite.message) failures.push({ title: suite.name ?? "?", message: suite.message });
   }
   return failures;
@@ -38,7 +46,11 @@ export function vitestFailures(parsedReport: unknown): Failure[] {
 interface PlaywrightSuite {
   title?: string;
   file?: string;
-  specs?: { title?: string; line?: number; tests?: { status?: string; results?: { status?: string; errors?: { message?: string }[] }[] }[] }[];
+  specs?: {
+    title?: string;
+    line?: number;
+    tests?: { status?: string; results?: { status?: string; errors?: { message?: string }[] }[] }[];
+  }[];
   suites?: PlaywrightSuite[];
 }
 
@@ -50,8 +62,13 @@ export function playwrightFailures(parsedReport: unknown): Failure[] {
     for (const spec of suite.specs ?? []) {
       for (const test of spec.tests ?? []) {
         if (test.status !== "unexpected" && test.status !== "flaky") continue;
-        const messages = (test.results ?? []).filter((r) => r.status !== "passed" && r.status !== "skipped").flatMap((r) => (r.errors ?? []).map((e) => e.message ?? ""));
-        failures.push({ title: `${file}:${spec.line ?? "?"} › ${spec.title ?? "?"}${test.status === "flaky" ? " (flaky)" : ""}`, message: messages.join("\n") });
+        const messages = (test.results ?? [])
+          .filter((r) => r.status !== "passed" && r.status !== "skipped")
+          .flatMap((r) => (r.errors ?? []).map((e) => e.message ?? ""));
+        failures.push({
+          title: `${file}:${spec.line ?? "?"} › ${spec.title ?? "?"}${test.status === "flaky" ? " (flaky)" : ""}`,
+          message: messages.join("\n"),
+        });
       }
     }
     for (const child of suite.suites ?? []) visit(child, child.file ?? file);
@@ -62,7 +79,10 @@ export function playwrightFailures(parsedReport: unknown): Failure[] {
 
 /** A failure as a few lines: its title, then the start of its message, indented. */
 export function formatFailure(failure: Failure): string {
-  const lines = failure.message.replace(ansi, "").split("\n").filter((line) => line.trim() !== "");
+  const lines = failure.message
+    .replace(ansi, "")
+    .split("\n")
+    .filter((line) => line.trim() !== "");
   const shown = lines.slice(0, linesPerFailure).map((line) => `      ${line}`);
   if (lines.length > linesPerFailure) shown.push(`      … ${lines.length - linesPerFailure} more lines`);
   return [`  ✘ ${failure.title}`, ...shown].join("\n");

@@ -33,8 +33,18 @@ function stepDelayHook(): (() => Promise<void>) | undefined {
 async function main() {
   const cfg = loadConfig();
   const database = await openToolDatabase(cfg, log);
-  const connection = connect(database.url, { max: cfg.engine.concurrency + 3, idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000 });
-  const worker = await startWorker({ db: connection.db, databaseUrl: database.url, settings: engineSettingsFromConfig(), afterEffect: crashHook(), beforeStep: stepDelayHook(), log });
+  const connection = connect(database.url, {
+    max: cfg.engine.concurrency + 3,
+    idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000,
+  });
+  const worker = await startWorker({
+    db: connection.db,
+    databaseUrl: database.url,
+    settings: engineSettingsFromConfig(),
+    afterEffect: crashHook(),
+    beforeStep: stepDelayHook(),
+    log,
+  });
   const stop = async (signal: string) => {
     log(`${signal}: stopping (running steps resume from their checkpoints in the next worker)`);
     await worker.stop().catch(() => {});
@@ -48,6 +58,6 @@ async function main() {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`[worker] ${err.message}`);
-  else console.error(`[worker] Could not start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  else console.error(`[worker] Could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });

@@ -12,7 +12,13 @@ import { formatInZone } from "@/components/ui/zoned-time";
 import { actorWithPermission } from "@/lib/auth/page-guard";
 import { db } from "@/lib/db/client";
 import { countReplicasByState } from "@/lib/db/queries/replicas";
-import { countItemsNeedingAttention, getSessionDetail, listSessions, listUpcomingSwitches, type SessionDetail } from "@/lib/db/queries/sessions";
+import {
+  countItemsNeedingAttention,
+  getSessionDetail,
+  listSessions,
+  listUpcomingSwitches,
+  type SessionDetail,
+} from "@/lib/db/queries/sessions";
 import { replicaStates } from "@/lib/db/schema";
 
 export const metadata: Metadata = { title: "Overview" };
@@ -35,7 +41,10 @@ export default async function OverviewPage() {
     countItemsNeedingAttention(db()),
     listUpcomingSwitches(db(), 5),
   ]);
-  const [runningDetails, attentionDetails] = await Promise.all([details(running.map((s) => s.id)), details(attentionSessions.map((s) => s.id))]);
+  const [runningDetails, attentionDetails] = await Promise.all([
+    details(running.map((s) => s.id)),
+    details(attentionSessions.map((s) => s.id)),
+  ]);
   const total = replicaStates.reduce((sum, s) => sum + counts[s], 0);
 
   return (
@@ -59,7 +68,11 @@ export default async function OverviewPage() {
       </p>
 
       {attentionCount > 0 ? (
-        <section aria-label="Needs attention" data-testid="attention" className="mt-6 rounded-lg border border-red-200 bg-red-50 p-4">
+        <section
+          aria-label="Needs attention"
+          data-testid="attention"
+          className="mt-6 rounded-lg border border-red-200 bg-red-50 p-4"
+        >
           <h2 className="text-base font-semibold text-red-900">
             {attentionCount} VM{attentionCount === 1 ? "" : "s"} need{attentionCount === 1 ? "s" : ""} attention
           </h2>
@@ -98,11 +111,18 @@ export default async function OverviewPage() {
                   <li key={d.session.id} data-testid="running-session" data-session={d.session.id}>
                     <div className="mb-1 flex flex-wrap items-center justify-between gap-2">
                       <Link href={`/sessions/${d.session.id}`} className={link}>
-                        {d.items.map((i) => i.sourceVmName).sort().join(", ")}
+                        {d.items
+                          .map((i) => i.sourceVmName)
+                          .sort()
+                          .join(", ")}
                       </Link>
                       <ItemStateBadge state={d.session.state} />
                     </div>
-                    <ProgressBar label={`${progress.done} of ${progress.total} steps of phase 1 and 2`} done={progress.done} total={progress.total} />
+                    <ProgressBar
+                      label={`${progress.done} of ${progress.total} steps of phase 1 and 2`}
+                      done={progress.done}
+                      total={progress.total}
+                    />
                   </li>
                 );
               })}
@@ -130,7 +150,8 @@ export default async function OverviewPage() {
                     <LocalTime iso={s.runAt.toISOString()} />
                   </div>
                   <div className="text-xs text-slate-500">
-                    {utcText(s.runAt)} · entered as {formatInZone(s.runAt, s.timeZone, s.runAt.getUTCSeconds() !== 0)} {s.timeZone}
+                    {utcText(s.runAt)} · entered as {formatInZone(s.runAt, s.timeZone, s.runAt.getUTCSeconds() !== 0)}{" "}
+                    {s.timeZone}
                   </div>
                 </li>
               ))}

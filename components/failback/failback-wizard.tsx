@@ -11,13 +11,29 @@ import { useEffectiveTimeZone } from "@/components/ui/time-zone-select";
 import { OptionsFields } from "./options-fields";
 import { ReviewPanel } from "./review-panel";
 import { TargetFields } from "./target-fields";
-import { buildRequest, errorLookup, fieldLabel, initialDraft, type ItemDraft, type WizardDraft, type WizardReplicaView } from "./wizard-model";
+import {
+  buildRequest,
+  errorLookup,
+  fieldLabel,
+  initialDraft,
+  type ItemDraft,
+  type WizardDraft,
+  type WizardReplicaView,
+} from "./wizard-model";
 
 /**
  * Choose targets and options, review (the server validates and pre-flights the exact request, and lists the
  * steps it will run), then start. Any change after the review hides it again: what starts is what was reviewed.
  */
-export function FailbackWizard({ replicas, choices, zones }: { replicas: WizardReplicaView[]; choices: TargetChoices; zones: string[] }) {
+export function FailbackWizard({
+  replicas,
+  choices,
+  zones,
+}: {
+  replicas: WizardReplicaView[];
+  choices: TargetChoices;
+  zones: string[];
+}) {
   const router = useRouter();
   const [draft, setDraft] = useState<WizardDraft>(() => initialDraft(replicas));
   const [timeZone, setTimeZone] = useState<string | null>(null);
@@ -29,7 +45,9 @@ export function FailbackWizard({ replicas, choices, zones }: { replicas: WizardR
   const request = buildRequest(draft, zone);
   const requestKey = JSON.stringify(request);
   const current = review?.request === requestKey ? review.result : null;
-  const fieldErrors = failure?.fieldErrors ?? (review?.request === requestKey && !review.result.ok ? review.result.fieldErrors : undefined);
+  const fieldErrors =
+    failure?.fieldErrors ??
+    (review?.request === requestKey && !review.result.ok ? review.result.fieldErrors : undefined);
   const errors = errorLookup(fieldErrors);
 
   const update = (patch: Partial<WizardDraft>) => {
@@ -59,7 +77,11 @@ export function FailbackWizard({ replicas, choices, zones }: { replicas: WizardR
       else refused(result);
     });
 
-  const summary = failure ?? (current && !current.ok ? { message: "The pre-flight refused this failback.", fieldErrors: current.fieldErrors } : null);
+  const summary =
+    failure ??
+    (current && !current.ok
+      ? { message: "The pre-flight refused this failback.", fieldErrors: current.fieldErrors }
+      : null);
   return (
     <div className="space-y-6">
       {summary ? (
@@ -79,20 +101,49 @@ export function FailbackWizard({ replicas, choices, zones }: { replicas: WizardR
       <section aria-label="Replicas and targets" className="space-y-3">
         <h2 className="text-base font-semibold">1. Where each replica goes home to</h2>
         {replicas.map((replica, i) => (
-          <TargetFields key={replica.id} index={i} replica={replica} draft={draft.items[i] as ItemDraft} choices={choices} errors={errors} onChange={(patch) => updateItem(i, patch)} />
+          <TargetFields
+            key={replica.id}
+            index={i}
+            replica={replica}
+            draft={draft.items[i] as ItemDraft}
+            choices={choices}
+            errors={errors}
+            onChange={(patch) => updateItem(i, patch)}
+          />
         ))}
       </section>
 
       <section aria-label="Options" className="space-y-3">
         <h2 className="text-base font-semibold">2. How the failback runs</h2>
-        <OptionsFields draft={draft} replicas={replicas} zones={zones} timeZone={timeZone} effectiveZone={zone} errors={errors} onChange={update} onZoneChange={setTimeZone} />
+        <OptionsFields
+          draft={draft}
+          replicas={replicas}
+          zones={zones}
+          timeZone={timeZone}
+          effectiveZone={zone}
+          errors={errors}
+          onChange={update}
+          onZoneChange={setTimeZone}
+        />
       </section>
 
       <section aria-label="Review and start" className="space-y-3">
         <h2 className="text-base font-semibold">3. Review and start</h2>
-        {current ? <ReviewPanel review={current} replicas={replicas} draft={draft} zone={zone} /> : <p className="text-sm text-slate-600">Review checks the settings on the server and lists every step that will run.</p>}
+        {current ? (
+          <ReviewPanel review={current} replicas={replicas} draft={draft} zone={zone} />
+        ) : (
+          <p className="text-sm text-slate-600">
+            Review checks the settings on the server and lists every step that will run.
+          </p>
+        )}
         <div className="flex flex-wrap gap-3">
-          <Button type="button" variant={current ? "secondary" : "primary"} onClick={runReview} disabled={pending} aria-busy={pending}>
+          <Button
+            type="button"
+            variant={current ? "secondary" : "primary"}
+            onClick={runReview}
+            disabled={pending}
+            aria-busy={pending}
+          >
             {pending && !current ? "Checking…" : current ? "Check again" : "Review"}
           </Button>
           {current ? (

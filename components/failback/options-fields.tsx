@@ -11,12 +11,19 @@ const control =
 
 const modes: { value: SwitchMode; label: string; hint: string }[] = [
   { value: "auto", label: "Automatically", hint: "Each VM switches right after its phase 1." },
-  { value: "scheduled", label: "At a scheduled time", hint: "All VMs switch at one moment (a VM still syncing switches when its phase 1 ends)." },
+  {
+    value: "scheduled",
+    label: "At a scheduled time",
+    hint: "All VMs switch at one moment (a VM still syncing switches when its phase 1 ends).",
+  },
   { value: "manual", label: "Manually", hint: "Each VM waits, ready to switch, until someone presses Switch now." },
 ];
 
 function describe(id: string, errors: string[] | undefined) {
-  return { "aria-invalid": errors?.length ? true : undefined, "aria-describedby": errors?.length ? `${id}-error` : undefined } as const;
+  return {
+    "aria-invalid": errors?.length ? true : undefined,
+    "aria-describedby": errors?.length ? `${id}-error` : undefined,
+  } as const;
 }
 
 /** The session-wide choices: quick rollback, switch mode and time, power on, shutdown timeout, reason. */
@@ -41,7 +48,8 @@ export function OptionsFields({
 }) {
   // Quick rollback needs the original VM as target and intact change tracking since the latest restore point.
   const unavailable = replicas.flatMap((r, i) => {
-    if (draft.items[i]?.target !== "original") return [`${r.sourceVmName}: quick rollback needs the original VM as the target.`];
+    if (draft.items[i]?.target !== "original")
+      return [`${r.sourceVmName}: quick rollback needs the original VM as the target.`];
     return r.quickRollback.allowed ? [] : [`${r.sourceVmName}: ${r.quickRollback.reason ?? "not available."}`];
   });
   const quickRollbackAllowed = unavailable.length === 0;
@@ -60,7 +68,9 @@ export function OptionsFields({
           />
           <span>
             <span className="block font-medium text-slate-800">Quick rollback</span>
-            <span className="block text-xs text-slate-600">Compare only the regions changed since failover (by change tracking) instead of every block.</span>
+            <span className="block text-xs text-slate-600">
+              Compare only the regions changed since failover (by change tracking) instead of every block.
+            </span>
           </span>
         </label>
         {unavailable.length ? (
@@ -77,8 +87,18 @@ export function OptionsFields({
         <legend className="text-sm font-medium text-slate-800">Switch to production</legend>
         <div role="radiogroup" aria-label="Switch mode" className="mt-2 grid gap-2 md:grid-cols-3">
           {modes.map((m) => (
-            <label key={m.value} className={`flex cursor-pointer gap-2 rounded-md p-3 text-sm ring-1 ${draft.switchMode === m.value ? "bg-teal-50 ring-teal-600" : "ring-slate-200 hover:bg-slate-50"}`}>
-              <input type="radio" name="switchMode" value={m.value} checked={draft.switchMode === m.value} onChange={() => onChange({ switchMode: m.value })} className="mt-0.5" />
+            <label
+              key={m.value}
+              className={`flex cursor-pointer gap-2 rounded-md p-3 text-sm ring-1 ${draft.switchMode === m.value ? "bg-teal-50 ring-teal-600" : "ring-slate-200 hover:bg-slate-50"}`}
+            >
+              <input
+                type="radio"
+                name="switchMode"
+                value={m.value}
+                checked={draft.switchMode === m.value}
+                onChange={() => onChange({ switchMode: m.value })}
+                className="mt-0.5"
+              />
               <span>
                 <span className="block font-medium">{m.label}</span>
                 <span className="block text-xs text-slate-600">{m.hint}</span>
@@ -93,18 +113,35 @@ export function OptionsFields({
               <label htmlFor="switchAt-local" className="block text-sm font-medium text-slate-700">
                 Switch at
               </label>
-              <input id="switchAt-local" type="datetime-local" step={1} value={draft.switchLocal} onChange={(e) => onChange({ switchLocal: e.target.value })} className={control} {...describe("switchAt-local", localErrors)} />
+              <input
+                id="switchAt-local"
+                type="datetime-local"
+                step={1}
+                value={draft.switchLocal}
+                onChange={(e) => onChange({ switchLocal: e.target.value })}
+                className={control}
+                {...describe("switchAt-local", localErrors)}
+              />
               <FieldErrorText id="switchAt-local-error" errors={localErrors.length ? localErrors : undefined} />
             </div>
             <div>
               <label htmlFor="switchAt-timeZone" className="block text-sm font-medium text-slate-700">
                 Time zone
               </label>
-              <TimeZoneSelect id="switchAt-timeZone" zones={zones} value={timeZone} onChange={onZoneChange} invalid={Boolean(errors.at("switchAt.timeZone"))} describedBy={errors.at("switchAt.timeZone") ? "switchAt-timeZone-error" : undefined} />
+              <TimeZoneSelect
+                id="switchAt-timeZone"
+                zones={zones}
+                value={timeZone}
+                onChange={onZoneChange}
+                invalid={Boolean(errors.at("switchAt.timeZone"))}
+                describedBy={errors.at("switchAt.timeZone") ? "switchAt-timeZone-error" : undefined}
+              />
               <FieldErrorText id="switchAt-timeZone-error" errors={errors.at("switchAt.timeZone")} />
             </div>
             <p className="text-xs text-slate-600 sm:col-span-2" data-testid="switch-utc-preview">
-              {utc ? `${formatInZone(utc, effectiveZone, utc.getUTCSeconds() !== 0)} in ${effectiveZone} is ${utcText(utc)}.` : "Enter the date and time the switch should happen."}
+              {utc
+                ? `${formatInZone(utc, effectiveZone, utc.getUTCSeconds() !== 0)} in ${effectiveZone} is ${utcText(utc)}.`
+                : "Enter the date and time the switch should happen."}
             </p>
           </div>
         ) : null}
@@ -112,7 +149,12 @@ export function OptionsFields({
 
       <div className="grid gap-4 sm:grid-cols-2">
         <label className="inline-flex items-start gap-2 text-sm">
-          <input type="checkbox" checked={draft.powerOnAfter} onChange={(e) => onChange({ powerOnAfter: e.target.checked })} className="mt-0.5 rounded border-slate-300" />
+          <input
+            type="checkbox"
+            checked={draft.powerOnAfter}
+            onChange={(e) => onChange({ powerOnAfter: e.target.checked })}
+            className="mt-0.5 rounded border-slate-300"
+          />
           <span>
             <span className="block font-medium text-slate-800">Power on production after the switch</span>
             <span className="block text-xs text-slate-600">Only after verification passed.</span>
@@ -122,8 +164,19 @@ export function OptionsFields({
           <label htmlFor="shutdownMinutes" className="block text-sm font-medium text-slate-700">
             Guest shutdown timeout (minutes)
           </label>
-          <input id="shutdownMinutes" type="number" min={0} step="any" value={draft.shutdownMinutes} onChange={(e) => onChange({ shutdownMinutes: e.target.value })} className={control} {...describe("shutdownMinutes", errors.at("shutdownTimeoutSeconds"))} />
-          <p className="mt-1 text-xs text-slate-600">How long the replica&apos;s guest may take to shut down before it is powered off.</p>
+          <input
+            id="shutdownMinutes"
+            type="number"
+            min={0}
+            step="any"
+            value={draft.shutdownMinutes}
+            onChange={(e) => onChange({ shutdownMinutes: e.target.value })}
+            className={control}
+            {...describe("shutdownMinutes", errors.at("shutdownTimeoutSeconds"))}
+          />
+          <p className="mt-1 text-xs text-slate-600">
+            How long the replica&apos;s guest may take to shut down before it is powered off.
+          </p>
           <FieldErrorText id="shutdownMinutes-error" errors={errors.at("shutdownTimeoutSeconds")} />
         </div>
       </div>
@@ -132,7 +185,15 @@ export function OptionsFields({
         <label htmlFor="reason" className="block text-sm font-medium text-slate-700">
           Reason (optional, kept in the audit log)
         </label>
-        <textarea id="reason" rows={2} maxLength={2000} value={draft.reason} onChange={(e) => onChange({ reason: e.target.value })} className={control} {...describe("reason", errors.at("reason"))} />
+        <textarea
+          id="reason"
+          rows={2}
+          maxLength={2000}
+          value={draft.reason}
+          onChange={(e) => onChange({ reason: e.target.value })}
+          className={control}
+          {...describe("reason", errors.at("reason"))}
+        />
         <FieldErrorText id="reason-error" errors={errors.at("reason")} />
       </div>
     </div>

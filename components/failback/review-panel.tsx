@@ -11,7 +11,12 @@ function StepList({ title, steps }: { title: string; steps: PlannedStepView[] })
       <h5 className="text-xs font-semibold uppercase tracking-wide text-slate-600">{title}</h5>
       <ol className="mt-1 list-decimal space-y-0.5 pl-5 text-sm">
         {steps.map((s, i) => (
-          <li key={`${s.kind}-${i}`} data-testid="review-step" data-kind={s.kind} className={s.skipped ? "text-slate-400" : "text-slate-800"}>
+          <li
+            key={`${s.kind}-${i}`}
+            data-testid="review-step"
+            data-kind={s.kind}
+            className={s.skipped ? "text-slate-400" : "text-slate-800"}
+          >
             {s.title}
             {s.skipped ? " (skipped with these settings)" : ""}
           </li>
@@ -22,19 +27,44 @@ function StepList({ title, steps }: { title: string; steps: PlannedStepView[] })
 }
 
 /** What will happen, exactly: the pre-flight verdict per replica and every step each will run. */
-export function ReviewPanel({ review, replicas, draft, zone }: { review: FailbackReview; replicas: WizardReplicaView[]; draft: WizardDraft; zone: string }) {
+export function ReviewPanel({
+  review,
+  replicas,
+  draft,
+  zone,
+}: {
+  review: FailbackReview;
+  replicas: WizardReplicaView[];
+  draft: WizardDraft;
+  zone: string;
+}) {
   const runAt = review.runAt ? new Date(review.runAt) : null;
   return (
-    <section aria-label="Review" data-testid="review" data-ok={review.ok} className="space-y-4 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+    <section
+      aria-label="Review"
+      data-testid="review"
+      data-ok={review.ok}
+      className="space-y-4 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200"
+    >
       <h2 className="text-base font-semibold">Review</h2>
-      <p className={`rounded-md px-3 py-2 text-sm ${review.ok ? "bg-teal-50 text-teal-900" : "bg-red-50 text-red-900"}`}>
-        {review.ok ? "Pre-flight passed: the failback can start." : "Pre-flight refused the failback; the reasons are listed below and next to their fields."}
+      <p
+        className={`rounded-md px-3 py-2 text-sm ${review.ok ? "bg-teal-50 text-teal-900" : "bg-red-50 text-red-900"}`}
+      >
+        {review.ok
+          ? "Pre-flight passed: the failback can start."
+          : "Pre-flight refused the failback; the reasons are listed below and next to their fields."}
       </p>
       <dl className="grid gap-3 text-sm sm:grid-cols-3">
         <div>
           <dt className="text-xs text-slate-500">Switch</dt>
           <dd data-testid="review-switch">
-            {draft.switchMode === "auto" ? "Right after each VM's phase 1" : draft.switchMode === "manual" ? "When someone presses Switch now" : runAt ? `${formatInZone(runAt, zone, runAt.getUTCSeconds() !== 0)} ${zone} = ${utcText(runAt)}` : "—"}
+            {draft.switchMode === "auto"
+              ? "Right after each VM's phase 1"
+              : draft.switchMode === "manual"
+                ? "When someone presses Switch now"
+                : runAt
+                  ? `${formatInZone(runAt, zone, runAt.getUTCSeconds() !== 0)} ${zone} = ${utcText(runAt)}`
+                  : "—"}
           </dd>
         </div>
         <div>
@@ -44,7 +74,8 @@ export function ReviewPanel({ review, replicas, draft, zone }: { review: Failbac
         <div>
           <dt className="text-xs text-slate-500">After switch</dt>
           <dd>
-            {draft.powerOnAfter ? "Power on production" : "Leave production off"}; guest shutdown timeout {draft.shutdownMinutes} min
+            {draft.powerOnAfter ? "Power on production" : "Leave production off"}; guest shutdown timeout{" "}
+            {draft.shutdownMinutes} min
           </dd>
         </div>
       </dl>
@@ -52,11 +83,18 @@ export function ReviewPanel({ review, replicas, draft, zone }: { review: Failbac
         const check = review.preflight[i];
         const plan = review.plans[i];
         return (
-          <article key={replica.id} data-testid="review-item" data-vm={replica.sourceVmName} className="rounded-md p-3 ring-1 ring-slate-200">
+          <article
+            key={replica.id}
+            data-testid="review-item"
+            data-vm={replica.sourceVmName}
+            className="rounded-md p-3 ring-1 ring-slate-200"
+          >
             <h4 className="font-semibold">{replica.sourceVmName}</h4>
             {check ? (
               <div className="mt-1 space-y-1 text-sm">
-                <p className={check.ok ? "text-teal-800" : "text-red-800"}>{check.ok ? "Pre-flight: OK" : "Pre-flight: refused"}</p>
+                <p className={check.ok ? "text-teal-800" : "text-red-800"}>
+                  {check.ok ? "Pre-flight: OK" : "Pre-flight: refused"}
+                </p>
                 {check.refusals.map((r) => (
                   <p key={r.field + r.message} className="text-red-800">
                     {r.message}
@@ -68,8 +106,10 @@ export function ReviewPanel({ review, replicas, draft, zone }: { review: Failbac
                   </p>
                 ))}
                 <p className="text-xs text-slate-600">
-                  Space on the target: {formatBytes(check.spaceNeededBytes)} needed, {check.spaceFreeBytes === null ? "free space unknown" : `${formatBytes(check.spaceFreeBytes)} free`}.
-                  {" "}Quick rollback {check.quickRollback.allowed ? "available" : `unavailable: ${check.quickRollback.reason ?? ""}`}
+                  Space on the target: {formatBytes(check.spaceNeededBytes)} needed,{" "}
+                  {check.spaceFreeBytes === null ? "free space unknown" : `${formatBytes(check.spaceFreeBytes)} free`}.{" "}
+                  Quick rollback{" "}
+                  {check.quickRollback.allowed ? "available" : `unavailable: ${check.quickRollback.reason ?? ""}`}
                 </p>
               </div>
             ) : null}

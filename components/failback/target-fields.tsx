@@ -10,13 +10,24 @@ import type { ErrorLookup, ItemDraft, TargetKind, WizardReplicaView } from "./wi
 const control =
   "mt-1 block w-full rounded-md border-0 px-3 py-2 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-teal-700 aria-[invalid=true]:ring-red-500";
 
-function Input({ id, label, errors, ...props }: React.InputHTMLAttributes<HTMLInputElement> & { id: string; label: string; errors?: string[] }) {
+function Input({
+  id,
+  label,
+  errors,
+  ...props
+}: React.InputHTMLAttributes<HTMLInputElement> & { id: string; label: string; errors?: string[] }) {
   return (
     <div>
       <label htmlFor={id} className="block text-sm font-medium text-slate-700">
         {label}
       </label>
-      <input id={id} className={control} aria-invalid={errors?.length ? true : undefined} aria-describedby={errors?.length ? `${id}-error` : undefined} {...props} />
+      <input
+        id={id}
+        className={control}
+        aria-invalid={errors?.length ? true : undefined}
+        aria-describedby={errors?.length ? `${id}-error` : undefined}
+        {...props}
+      />
       <FieldErrorText id={`${id}-error`} errors={errors} />
     </div>
   );
@@ -41,19 +52,40 @@ export function TargetFields({
   const key = (name: string) => `items.${index}.${name}`;
   const id = (name: string) => `item-${index}-${name}`;
   const targets: { value: TargetKind; label: string; hint: string }[] = [
-    { value: "original", label: `Original VM (${replica.sourceVmName})`, hint: "Only the differences travel; quick rollback is possible." },
-    { value: "recovered", label: "A VM already recovered elsewhere", hint: "For example restored from a backup; only the differences travel." },
-    { value: "new_location", label: "A new VM at another location", hint: "Created from the replica's configuration; all data is copied." },
+    {
+      value: "original",
+      label: `Original VM (${replica.sourceVmName})`,
+      hint: "Only the differences travel; quick rollback is possible.",
+    },
+    {
+      value: "recovered",
+      label: "A VM already recovered elsewhere",
+      hint: "For example restored from a backup; only the differences travel.",
+    },
+    {
+      value: "new_location",
+      label: "A new VM at another location",
+      hint: "Created from the replica's configuration; all data is copied.",
+    },
   ];
-  const replicaErrors = [...(errors.at(key("replicaId")) ?? []), ...(errors.at(key("target")) ?? []), ...(errors.at(key("quickRollback")) ?? [])];
+  const replicaErrors = [
+    ...(errors.at(key("replicaId")) ?? []),
+    ...(errors.at(key("target")) ?? []),
+    ...(errors.at(key("quickRollback")) ?? []),
+  ];
   return (
-    <fieldset data-testid="wizard-item" data-vm={replica.sourceVmName} className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+    <fieldset
+      data-testid="wizard-item"
+      data-vm={replica.sourceVmName}
+      className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200"
+    >
       <legend className="sr-only">Target for {replica.sourceVmName}</legend>
       <div className="flex flex-wrap items-start justify-between gap-2">
         <div>
           <h3 className="text-base font-semibold">{replica.sourceVmName}</h3>
           <p className="text-xs text-slate-600">
-            {replica.replicaVmName} · from {replica.sourceSiteName} · {replica.disks.length} disk{replica.disks.length === 1 ? "" : "s"}, {formatBytes(replica.sizeBytes)}
+            {replica.replicaVmName} · from {replica.sourceSiteName} · {replica.disks.length} disk
+            {replica.disks.length === 1 ? "" : "s"}, {formatBytes(replica.sizeBytes)}
           </p>
         </div>
         <ReplicaStateBadge state={replica.state as ReplicaState} />
@@ -67,10 +99,24 @@ export function TargetFields({
       ) : null}
       <FieldErrorText id={id("replica-error")} errors={replicaErrors.length ? replicaErrors : undefined} />
 
-      <div role="radiogroup" aria-label={`Target for ${replica.sourceVmName}`} className="mt-3 grid gap-2 md:grid-cols-3">
+      <div
+        role="radiogroup"
+        aria-label={`Target for ${replica.sourceVmName}`}
+        className="mt-3 grid gap-2 md:grid-cols-3"
+      >
         {targets.map((t) => (
-          <label key={t.value} className={`flex cursor-pointer gap-2 rounded-md p-3 text-sm ring-1 ${draft.target === t.value ? "bg-teal-50 ring-teal-600" : "ring-slate-200 hover:bg-slate-50"}`}>
-            <input type="radio" name={id("target")} value={t.value} checked={draft.target === t.value} onChange={() => onChange({ target: t.value })} className="mt-0.5" />
+          <label
+            key={t.value}
+            className={`flex cursor-pointer gap-2 rounded-md p-3 text-sm ring-1 ${draft.target === t.value ? "bg-teal-50 ring-teal-600" : "ring-slate-200 hover:bg-slate-50"}`}
+          >
+            <input
+              type="radio"
+              name={id("target")}
+              value={t.value}
+              checked={draft.target === t.value}
+              onChange={() => onChange({ target: t.value })}
+              className="mt-0.5"
+            />
             <span>
               <span className="block font-medium">{t.label}</span>
               <span className="block text-xs text-slate-600">{t.hint}</span>
@@ -99,7 +145,9 @@ export function TargetFields({
               </option>
             ))}
           </select>
-          {choices.recoveredVms.length === 0 ? <p className="mt-1 text-xs text-slate-600">No VM outside replication is in the inventory.</p> : null}
+          {choices.recoveredVms.length === 0 ? (
+            <p className="mt-1 text-xs text-slate-600">No VM outside replication is in the inventory.</p>
+          ) : null}
           <FieldErrorText id={`${id("recovered")}-error`} errors={errors.at(key("recoveredVmId"))} />
         </div>
       ) : null}
@@ -125,12 +173,45 @@ export function TargetFields({
                 </option>
               ))}
             </select>
-            <FieldErrorText id={`${id("host")}-error`} errors={[...(errors.at(key("newLocation")) ?? []), ...(errors.at(key("newLocation.hostId")) ?? [])]} />
+            <FieldErrorText
+              id={`${id("host")}-error`}
+              errors={[...(errors.at(key("newLocation")) ?? []), ...(errors.at(key("newLocation.hostId")) ?? [])]}
+            />
           </div>
-          <Input id={id("name")} label="New VM name" value={draft.name} onChange={(e) => onChange({ name: e.target.value })} errors={errors.at(key("newLocation.name"))} />
-          <Input id={id("network")} label="Network (optional)" value={draft.network} placeholder="as on the replica" onChange={(e) => onChange({ network: e.target.value })} errors={errors.at(key("newLocation.network"))} />
-          <Input id={id("cpus")} label="CPUs" type="number" min={1} max={64} value={draft.cpus} onChange={(e) => onChange({ cpus: e.target.value })} errors={errors.at(key("newLocation.cpus"))} />
-          <Input id={id("memory")} label="Memory (MiB)" type="number" min={16} value={draft.memoryMib} onChange={(e) => onChange({ memoryMib: e.target.value })} errors={errors.at(key("newLocation.memoryMib"))} />
+          <Input
+            id={id("name")}
+            label="New VM name"
+            value={draft.name}
+            onChange={(e) => onChange({ name: e.target.value })}
+            errors={errors.at(key("newLocation.name"))}
+          />
+          <Input
+            id={id("network")}
+            label="Network (optional)"
+            value={draft.network}
+            placeholder="as on the replica"
+            onChange={(e) => onChange({ network: e.target.value })}
+            errors={errors.at(key("newLocation.network"))}
+          />
+          <Input
+            id={id("cpus")}
+            label="CPUs"
+            type="number"
+            min={1}
+            max={64}
+            value={draft.cpus}
+            onChange={(e) => onChange({ cpus: e.target.value })}
+            errors={errors.at(key("newLocation.cpus"))}
+          />
+          <Input
+            id={id("memory")}
+            label="Memory (MiB)"
+            type="number"
+            min={16}
+            value={draft.memoryMib}
+            onChange={(e) => onChange({ memoryMib: e.target.value })}
+            errors={errors.at(key("newLocation.memoryMib"))}
+          />
         </div>
       ) : null}
     </fieldset>

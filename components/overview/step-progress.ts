@@ -7,7 +7,11 @@ export function stepProgressOf(detail: SessionDetail): { done: number; total: nu
   let done = 0;
   let total = 0;
   for (const item of detail.items) {
-    const options = { target: item.targetKind, quickRollback: detail.session.quickRollback, powerOnAfter: detail.session.powerOnAfter };
+    const options = {
+      target: item.targetKind,
+      quickRollback: detail.session.quickRollback,
+      powerOnAfter: detail.session.powerOnAfter,
+    };
     for (const phase of ["phase1", "phase2"] as const) {
       const recorded = item.steps.filter((s) => s.phase === phase);
       total += recorded.length || stepsOf(phase, options).length;

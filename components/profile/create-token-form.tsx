@@ -12,9 +12,21 @@ export function CreateTokenForm() {
   const errors = result && !result.ok ? result.fieldErrors : undefined;
   return (
     <div className="flex flex-col gap-4">
-      <form action={formAction} className="flex flex-col gap-3 sm:flex-row sm:items-end" aria-label="Create API token" key={result?.ok ? result.data.id : "form"}>
+      <form
+        action={formAction}
+        className="flex flex-col gap-3 sm:flex-row sm:items-end"
+        aria-label="Create API token"
+        key={result?.ok ? result.data.id : "form"}
+      >
         <div className="sm:w-80">
-          <TextField label="Token name" name="name" required maxLength={64} placeholder="nightly runbook on ops-01" errors={errors?.name} />
+          <TextField
+            label="Token name"
+            name="name"
+            required
+            maxLength={64}
+            placeholder="nightly runbook on ops-01"
+            errors={errors?.name}
+          />
         </div>
         <SubmitButton pendingText="Creating…">Create token</SubmitButton>
       </form>

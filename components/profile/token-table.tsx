@@ -6,17 +6,27 @@ import { RevokeTokenButton } from "./revoke-token-button";
 
 export function TokenTable({ tokens }: { tokens: ApiTokenListing[] }) {
   if (tokens.length === 0) {
-    return <EmptyState title="No API tokens yet">Create one for each script or machine that should act for you.</EmptyState>;
+    return (
+      <EmptyState title="No API tokens yet">Create one for each script or machine that should act for you.</EmptyState>
+    );
   }
   return (
     <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
       <table className="min-w-full divide-y divide-slate-200 text-sm">
         <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
           <tr>
-            <th scope="col" className="px-4 py-3">Token</th>
-            <th scope="col" className="px-4 py-3">Created</th>
-            <th scope="col" className="px-4 py-3">Last used</th>
-            <th scope="col" className="px-4 py-3">Status</th>
+            <th scope="col" className="px-4 py-3">
+              Token
+            </th>
+            <th scope="col" className="px-4 py-3">
+              Created
+            </th>
+            <th scope="col" className="px-4 py-3">
+              Last used
+            </th>
+            <th scope="col" className="px-4 py-3">
+              Status
+            </th>
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">
@@ -33,11 +43,7 @@ export function TokenTable({ tokens }: { tokens: ApiTokenListing[] }) {
                 <Time value={t.lastUsedAt} />
               </td>
               <td className="px-4 py-3">
-                {t.revokedAt ? (
-                  <Badge tone="red">revoked</Badge>
-                ) : (
-                  <RevokeTokenButton tokenId={t.id} name={t.name} />
-                )}
+                {t.revokedAt ? <Badge tone="red">revoked</Badge> : <RevokeTokenButton tokenId={t.id} name={t.name} />}
               </td>
             </tr>
           ))}

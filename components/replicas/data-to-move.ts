@@ -37,7 +37,10 @@ export function dataToMove(
         }. A new location copies all allocated data.`,
       };
     case "ready_to_switch":
-      return { text: "writes since phase 1", explanation: "Phase 2 sends what the replica wrote after phase 1's protective snapshot." };
+      return {
+        text: "writes since phase 1",
+        explanation: "Phase 2 sends what the replica wrote after phase 1's protective snapshot.",
+      };
     case "failback":
       return { text: "—", explanation: "Switched; awaiting commit or undo." };
     case "ready":

@@ -8,7 +8,12 @@ export const replicaStateLabels: Record<ReplicaState, string> = {
   failback: "Failback",
 };
 
-const tones: Record<ReplicaState, BadgeTone> = { ready: "teal", failover: "amber", ready_to_switch: "blue", failback: "blue" };
+const tones: Record<ReplicaState, BadgeTone> = {
+  ready: "teal",
+  failover: "amber",
+  ready_to_switch: "blue",
+  failback: "blue",
+};
 
 export function ReplicaStateBadge({ state }: { state: ReplicaState }) {
   return <Badge tone={tones[state]}>{replicaStateLabels[state]}</Badge>;

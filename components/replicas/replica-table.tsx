@@ -36,7 +36,15 @@ export interface SortLink {
 }
 
 /** Replicas in failover that are in no session may be chosen; the wizard opens with the chosen ones. */
-export function ReplicaTable({ rows, sortLinks, canStart }: { rows: ReplicaTableRow[]; sortLinks: SortLink[]; canStart: boolean }) {
+export function ReplicaTable({
+  rows,
+  sortLinks,
+  canStart,
+}: {
+  rows: ReplicaTableRow[];
+  sortLinks: SortLink[];
+  canStart: boolean;
+}) {
   const router = useRouter();
   const [chosen, setChosen] = useState<string[]>([]);
   const choosable = (r: ReplicaTableRow) => canStart && r.state === "failover" && !r.liveSessionId;
@@ -61,7 +69,11 @@ export function ReplicaTable({ rows, sortLinks, canStart }: { rows: ReplicaTable
     <div>
       {canStart ? (
         <div className="mb-3 flex flex-wrap items-center gap-3">
-          <Button type="button" disabled={visibleChosen.length === 0} onClick={() => router.push(`/failback/new?${visibleChosen.map((id) => `replica=${id}`).join("&")}`)}>
+          <Button
+            type="button"
+            disabled={visibleChosen.length === 0}
+            onClick={() => router.push(`/failback/new?${visibleChosen.map((id) => `replica=${id}`).join("&")}`)}
+          >
             Start failback{visibleChosen.length ? ` (${visibleChosen.length})` : ""}
           </Button>
           <span className="text-sm text-slate-600">Choose replicas in failover to bring home.</span>
@@ -88,7 +100,13 @@ export function ReplicaTable({ rows, sortLinks, canStart }: { rows: ReplicaTable
           </thead>
           <tbody className="divide-y divide-slate-100">
             {rows.map((r) => (
-              <tr key={r.id} data-testid="replica-row" data-vm={r.sourceVmName} data-state={r.state} className={chosen.includes(r.id) ? "bg-teal-50/60" : undefined}>
+              <tr
+                key={r.id}
+                data-testid="replica-row"
+                data-vm={r.sourceVmName}
+                data-state={r.state}
+                className={chosen.includes(r.id) ? "bg-teal-50/60" : undefined}
+              >
                 {canStart ? (
                   <td className="px-4 py-3">
                     <input
@@ -97,7 +115,13 @@ export function ReplicaTable({ rows, sortLinks, canStart }: { rows: ReplicaTable
                       disabled={!choosable(r)}
                       checked={chosen.includes(r.id)}
                       onChange={(e) => toggle(r.id, e.target.checked)}
-                      title={choosable(r) ? undefined : r.liveSessionId ? "Already in a failback session" : "Only replicas in failover can fail back"}
+                      title={
+                        choosable(r)
+                          ? undefined
+                          : r.liveSessionId
+                            ? "Already in a failback session"
+                            : "Only replicas in failover can fail back"
+                      }
                       className="rounded border-slate-300"
                     />
                   </td>
@@ -130,7 +154,9 @@ export function ReplicaTable({ rows, sortLinks, canStart }: { rows: ReplicaTable
                       <div>
                         #{r.lastRestorePointSeq} <span className="text-xs text-slate-500">{r.lastRestorePointAt}</span>
                       </div>
-                      {r.failedOverFromSeq !== null && r.state !== "ready" ? <div className="text-xs text-slate-500">failed over from #{r.failedOverFromSeq}</div> : null}
+                      {r.failedOverFromSeq !== null && r.state !== "ready" ? (
+                        <div className="text-xs text-slate-500">failed over from #{r.failedOverFromSeq}</div>
+                      ) : null}
                     </>
                   )}
                 </td>

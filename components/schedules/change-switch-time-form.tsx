@@ -10,7 +10,17 @@ import { utcText } from "@/components/ui/format";
 import { previewUtc } from "@/components/ui/zoned-time";
 
 /** A new local time in an explicit zone; the UTC instant it means is shown before it is sent. */
-export function ChangeSwitchTimeForm({ sessionId, local, timeZone, zones }: { sessionId: string; local: string; timeZone: string; zones: string[] }) {
+export function ChangeSwitchTimeForm({
+  sessionId,
+  local,
+  timeZone,
+  zones,
+}: {
+  sessionId: string;
+  local: string;
+  timeZone: string;
+  zones: string[];
+}) {
   const [result, formAction] = useActionState(changeSwitchTime, null);
   const [value, setValue] = useState(local);
   const [zone, setZone] = useState<string | null>(timeZone);
@@ -19,7 +29,9 @@ export function ChangeSwitchTimeForm({ sessionId, local, timeZone, zones }: { se
   const prefix = `switch-${sessionId}`;
   return (
     <details className="group rounded-md ring-1 ring-slate-200 open:bg-slate-50">
-      <summary className="cursor-pointer list-none px-3 py-2 text-sm font-medium text-teal-800">Change switch time</summary>
+      <summary className="cursor-pointer list-none px-3 py-2 text-sm font-medium text-teal-800">
+        Change switch time
+      </summary>
       <form action={formAction} className="grid gap-3 px-3 pb-3 sm:grid-cols-2" aria-label="Change switch time">
         <input type="hidden" name="sessionId" value={sessionId} />
         <div>
@@ -44,7 +56,15 @@ export function ChangeSwitchTimeForm({ sessionId, local, timeZone, zones }: { se
           <label htmlFor={`${prefix}-zone`} className="block text-sm font-medium text-slate-700">
             Time zone
           </label>
-          <TimeZoneSelect id={`${prefix}-zone`} name="timeZone" zones={zones} value={zone} onChange={setZone} invalid={Boolean(errors?.timeZone)} describedBy={errors?.timeZone ? `${prefix}-zone-error` : undefined} />
+          <TimeZoneSelect
+            id={`${prefix}-zone`}
+            name="timeZone"
+            zones={zones}
+            value={zone}
+            onChange={setZone}
+            invalid={Boolean(errors?.timeZone)}
+            describedBy={errors?.timeZone ? `${prefix}-zone-error` : undefined}
+          />
           <FieldErrorText id={`${prefix}-zone-error`} errors={errors?.timeZone} />
         </div>
         <p className="text-xs text-slate-600 sm:col-span-2" data-testid="switch-time-utc-preview">

@@ -12,12 +12,14 @@ export function switchConsequence(settings: Settings, scope: string) {
   return (
     <>
       <p>
-        {scope}: the replica is shut down (its guest gets up to {minutes(settings.shutdownTimeoutSeconds)} to stop, then it is powered off), its last
-        changes are sent to production and every production block is verified against it.
+        {scope}: the replica is shut down (its guest gets up to {minutes(settings.shutdownTimeoutSeconds)} to stop, then
+        it is powered off), its last changes are sent to production and every production block is verified against it.
       </p>
       <p>
-        {settings.powerOnAfter ? "If verification passes, production powers on." : "Production stays off afterwards (power on after switch was not chosen)."} A VM still
-        in phase 1 switches as soon as its phase 1 ends. Until commit, undo remains possible.
+        {settings.powerOnAfter
+          ? "If verification passes, production powers on."
+          : "Production stays off afterwards (power on after switch was not chosen)."}{" "}
+        A VM still in phase 1 switches as soon as its phase 1 ends. Until commit, undo remains possible.
       </p>
     </>
   );
@@ -26,7 +28,10 @@ export function switchConsequence(settings: Settings, scope: string) {
 export function commitConsequence(scope: string) {
   return (
     <>
-      <p>{scope}: the replica returns to ready, its switch-time snapshot is kept as a restore point, and replication resumes.</p>
+      <p>
+        {scope}: the replica returns to ready, its switch-time snapshot is kept as a restore point, and replication
+        resumes.
+      </p>
       <p className="font-medium">After commit, undo is impossible.</p>
     </>
   );
@@ -37,7 +42,10 @@ export function undoConsequence(scope: string) {
     <>
       <p>{scope}, depending on how far it got:</p>
       <ul className="list-disc space-y-1 pl-5">
-        <li>after the switch: production powers off, the replica reverts to its state at switch time (no replica write is lost) and runs again;</li>
+        <li>
+          after the switch: production powers off, the replica reverts to its state at switch time (no replica write is
+          lost) and runs again;
+        </li>
         <li>ready to switch: phase 1 is discarded, the replica keeps running;</li>
         <li>stopped mid-way: whatever was done is taken apart in order.</li>
       </ul>
@@ -49,8 +57,9 @@ export function undoConsequence(scope: string) {
 export function cancelConsequence(scope: string) {
   return (
     <p>
-      {scope}: phase 1 stops at a safe point, the production working snapshot is discarded (production&apos;s base disks were never written) and the
-      replica&apos;s protective snapshot is merged back. The replica keeps running in failover.
+      {scope}: phase 1 stops at a safe point, the production working snapshot is discarded (production&apos;s base disks
+      were never written) and the replica&apos;s protective snapshot is merged back. The replica keeps running in
+      failover.
     </p>
   );
 }

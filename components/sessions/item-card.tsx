@@ -11,11 +11,26 @@ import { targetKindLabels } from "./switch-mode-label";
 type Session = Pick<FailbackSession, "id" | "switchMode" | "shutdownTimeoutSeconds" | "powerOnAfter" | "quickRollback">;
 
 /** One VM of a session: where it goes, its real state, live progress, verification, and its timelines. */
-export function ItemCard({ session, item, several, can }: { session: Session; item: SessionItemDetail; several: boolean; can: CommandPermissions }) {
+export function ItemCard({
+  session,
+  item,
+  several,
+  can,
+}: {
+  session: Session;
+  item: SessionItemDetail;
+  several: boolean;
+  can: CommandPermissions;
+}) {
   const options = { target: item.targetKind, quickRollback: session.quickRollback, powerOnAfter: session.powerOnAfter };
   const timelines = timelinesOf(item, options);
   return (
-    <article data-testid="item" data-vm={item.sourceVmName} data-state={item.state} className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+    <article
+      data-testid="item"
+      data-vm={item.sourceVmName}
+      data-state={item.state}
+      className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200"
+    >
       <header className="flex flex-col gap-2 sm:flex-row sm:items-start sm:justify-between">
         <div className="min-w-0">
           <h3 className="text-base font-semibold">{item.sourceVmName}</h3>
@@ -31,10 +46,13 @@ export function ItemCard({ session, item, several, can }: { session: Session; it
           {item.attentionReason}
         </p>
       ) : null}
-      {item.switchRequested && (item.state === "pending" || item.state === "phase1" || item.state === "ready_to_switch") ? (
+      {item.switchRequested &&
+      (item.state === "pending" || item.state === "phase1" || item.state === "ready_to_switch") ? (
         <p className="mt-2 text-xs text-slate-600">Switch requested: it starts as soon as phase 1 is done.</p>
       ) : null}
-      {item.cancelRequested ? <p className="mt-2 text-xs text-slate-600">Cancel requested: phase 1 stops at the next safe point.</p> : null}
+      {item.cancelRequested ? (
+        <p className="mt-2 text-xs text-slate-600">Cancel requested: phase 1 stops at the next safe point.</p>
+      ) : null}
       <div className="mt-3 space-y-3">
         <ItemProgress itemId={item.id} vmName={item.sourceVmName} />
         <VerificationResult itemId={item.id} />

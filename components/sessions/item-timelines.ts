@@ -14,7 +14,10 @@ const phases = [
 
 const finished = ["committed", "undone", "cancelled"];
 
-export function timelinesOf(item: SessionItemDetail, options: PlanOptions): { title: string; steps: TimelineStep[]; note?: string }[] {
+export function timelinesOf(
+  item: SessionItemDetail,
+  options: PlanOptions,
+): { title: string; steps: TimelineStep[]; note?: string }[] {
   const out: { title: string; steps: TimelineStep[]; note?: string }[] = [];
   for (const { phase, title } of phases) {
     const recorded = item.steps.filter((s) => s.phase === phase);
@@ -36,7 +39,16 @@ export function timelinesOf(item: SessionItemDetail, options: PlanOptions): { ti
       out.push({
         title,
         note: "not started yet",
-        steps: stepsOf(phase, options).map((s) => ({ id: null, kind: s.kind, title: s.title, state: "planned", attempts: 0, lastError: null, startedAt: null, finishedAt: null })),
+        steps: stepsOf(phase, options).map((s) => ({
+          id: null,
+          kind: s.kind,
+          title: s.title,
+          state: "planned",
+          attempts: 0,
+          lastError: null,
+          startedAt: null,
+          finishedAt: null,
+        })),
       });
     }
   }

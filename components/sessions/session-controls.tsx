@@ -7,7 +7,13 @@ import type { FailbackSession } from "@/lib/db/schema";
 import type { SessionItemDetail } from "@/lib/db/queries/sessions";
 import { ConfirmAction } from "@/components/ui/confirm-action";
 import { itemCommands, sessionCommands } from "./available-commands";
-import { cancelConsequence, commitConsequence, retryConsequence, switchConsequence, undoConsequence } from "./command-consequences";
+import {
+  cancelConsequence,
+  commitConsequence,
+  retryConsequence,
+  switchConsequence,
+  undoConsequence,
+} from "./command-consequences";
 
 /** What the signed-in user's role allows (checked again by every action). */
 export interface CommandPermissions {
@@ -21,22 +27,70 @@ export interface CommandPermissions {
 type Session = Pick<FailbackSession, "id" | "switchMode" | "shutdownTimeoutSeconds" | "powerOnAfter">;
 
 /** The whole session's buttons: only those the role allows and the items' states make possible. */
-export function SessionControls({ session, items, can }: { session: Session; items: SessionItemDetail[]; can: CommandPermissions }) {
+export function SessionControls({
+  session,
+  items,
+  can,
+}: {
+  session: Session;
+  items: SessionItemDetail[];
+  can: CommandPermissions;
+}) {
   const available = sessionCommands(session, items);
   const scope = items.length === 1 ? "The VM" : `Each of the ${items.length} VMs where it applies`;
   const fields = { sessionId: session.id };
   const buttons = [
     can.switch && available.switchNow ? (
-      <ConfirmAction key="switch" action={switchNow} fields={fields} label="Switch now" title="Switch now?" consequence={switchConsequence(session, scope)} confirmLabel="Yes, switch now" variant="primary" pendingText="Requesting…" />
+      <ConfirmAction
+        key="switch"
+        action={switchNow}
+        fields={fields}
+        label="Switch now"
+        title="Switch now?"
+        consequence={switchConsequence(session, scope)}
+        confirmLabel="Yes, switch now"
+        variant="primary"
+        pendingText="Requesting…"
+      />
     ) : null,
     can.commit && available.commit ? (
-      <ConfirmAction key="commit" action={commitFailback} fields={fields} label="Commit" title="Commit the failback?" consequence={commitConsequence(scope)} confirmLabel="Yes, commit" variant="primary" pendingText="Requesting…" />
+      <ConfirmAction
+        key="commit"
+        action={commitFailback}
+        fields={fields}
+        label="Commit"
+        title="Commit the failback?"
+        consequence={commitConsequence(scope)}
+        confirmLabel="Yes, commit"
+        variant="primary"
+        pendingText="Requesting…"
+      />
     ) : null,
     can.undo && available.undo ? (
-      <ConfirmAction key="undo" action={undoFailback} fields={fields} label="Undo" title="Undo the failback?" consequence={undoConsequence(scope)} confirmLabel="Yes, undo" variant="danger" pendingText="Requesting…" />
+      <ConfirmAction
+        key="undo"
+        action={undoFailback}
+        fields={fields}
+        label="Undo"
+        title="Undo the failback?"
+        consequence={undoConsequence(scope)}
+        confirmLabel="Yes, undo"
+        variant="danger"
+        pendingText="Requesting…"
+      />
     ) : null,
     can.cancel && available.cancel ? (
-      <ConfirmAction key="cancel" action={cancelFailback} fields={fields} label="Cancel" title="Cancel phase 1?" consequence={cancelConsequence(scope)} confirmLabel="Yes, cancel" variant="danger" pendingText="Requesting…" />
+      <ConfirmAction
+        key="cancel"
+        action={cancelFailback}
+        fields={fields}
+        label="Cancel"
+        title="Cancel phase 1?"
+        consequence={cancelConsequence(scope)}
+        confirmLabel="Yes, cancel"
+        variant="danger"
+        pendingText="Requesting…"
+      />
     ) : null,
   ].filter(Boolean);
   if (buttons.length === 0) return null;
@@ -48,24 +102,77 @@ export function SessionControls({ session, items, can }: { session: Session; ite
 }
 
 /** One VM's buttons. Retry is always per VM; the others appear per VM only when the session has several. */
-export function ItemControls({ session, item, several, can }: { session: Session; item: SessionItemDetail; several: boolean; can: CommandPermissions }) {
+export function ItemControls({
+  session,
+  item,
+  several,
+  can,
+}: {
+  session: Session;
+  item: SessionItemDetail;
+  several: boolean;
+  can: CommandPermissions;
+}) {
   const fields = { sessionId: session.id, itemId: item.id };
   const scope = item.sourceVmName;
   const buttons = [
     can.switch && itemCommands.retry(item) ? (
-      <ConfirmAction key="retry" action={retryFailbackStep} fields={fields} label="Retry the stopped step" title={`Retry ${scope}?`} consequence={retryConsequence(item.attentionReason)} confirmLabel="Yes, retry" variant="primary" />
+      <ConfirmAction
+        key="retry"
+        action={retryFailbackStep}
+        fields={fields}
+        label="Retry the stopped step"
+        title={`Retry ${scope}?`}
+        consequence={retryConsequence(item.attentionReason)}
+        confirmLabel="Yes, retry"
+        variant="primary"
+      />
     ) : null,
     several && can.switch && itemCommands.switchNow(item) ? (
-      <ConfirmAction key="switch" action={switchNow} fields={fields} label="Switch this VM now" title={`Switch ${scope} now?`} consequence={switchConsequence(session, scope)} confirmLabel="Yes, switch now" />
+      <ConfirmAction
+        key="switch"
+        action={switchNow}
+        fields={fields}
+        label="Switch this VM now"
+        title={`Switch ${scope} now?`}
+        consequence={switchConsequence(session, scope)}
+        confirmLabel="Yes, switch now"
+      />
     ) : null,
     several && can.commit && itemCommands.commit(item) ? (
-      <ConfirmAction key="commit" action={commitFailback} fields={fields} label="Commit this VM" title={`Commit ${scope}?`} consequence={commitConsequence(scope)} confirmLabel="Yes, commit" />
+      <ConfirmAction
+        key="commit"
+        action={commitFailback}
+        fields={fields}
+        label="Commit this VM"
+        title={`Commit ${scope}?`}
+        consequence={commitConsequence(scope)}
+        confirmLabel="Yes, commit"
+      />
     ) : null,
     several && can.undo && itemCommands.undo(item) ? (
-      <ConfirmAction key="undo" action={undoFailback} fields={fields} label="Undo this VM" title={`Undo ${scope}?`} consequence={undoConsequence(scope)} confirmLabel="Yes, undo" variant="danger" />
+      <ConfirmAction
+        key="undo"
+        action={undoFailback}
+        fields={fields}
+        label="Undo this VM"
+        title={`Undo ${scope}?`}
+        consequence={undoConsequence(scope)}
+        confirmLabel="Yes, undo"
+        variant="danger"
+      />
     ) : null,
     several && can.cancel && itemCommands.cancel(item) ? (
-      <ConfirmAction key="cancel" action={cancelFailback} fields={fields} label="Cancel this VM" title={`Cancel ${scope}?`} consequence={cancelConsequence(scope)} confirmLabel="Yes, cancel" variant="danger" />
+      <ConfirmAction
+        key="cancel"
+        action={cancelFailback}
+        fields={fields}
+        label="Cancel this VM"
+        title={`Cancel ${scope}?`}
+        consequence={cancelConsequence(scope)}
+        confirmLabel="Yes, cancel"
+        variant="danger"
+      />
     ) : null,
   ].filter(Boolean);
   if (buttons.length === 0) return null;

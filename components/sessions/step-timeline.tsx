@@ -32,7 +32,17 @@ function duration(from: Date | null, to: Date | null): string | null {
 }
 
 /** One phase of one VM, step by step, as the engine recorded it (or will record it). */
-export function StepTimeline({ title, itemId, steps, note }: { title: string; itemId: string; steps: TimelineStep[]; note?: string }) {
+export function StepTimeline({
+  title,
+  itemId,
+  steps,
+  note,
+}: {
+  title: string;
+  itemId: string;
+  steps: TimelineStep[];
+  note?: string;
+}) {
   return (
     <section aria-label={title} data-testid="timeline" data-phase-title={title}>
       <h4 className="text-sm font-semibold text-slate-800">
@@ -44,9 +54,20 @@ export function StepTimeline({ title, itemId, steps, note }: { title: string; it
           const mark = marks[step.state];
           const took = duration(step.startedAt, step.finishedAt);
           return (
-            <li key={step.id ?? `${step.kind}-${index}`} data-testid="step" data-kind={step.kind} data-state={step.state} className="relative flex gap-3 pb-3 last:pb-0">
-              {index < steps.length - 1 ? <span aria-hidden className="absolute left-[11px] top-6 h-[calc(100%-1.25rem)] w-px bg-slate-200" /> : null}
-              <span aria-hidden className={`relative z-10 mt-0.5 flex h-6 w-6 shrink-0 items-center justify-center rounded-full text-xs ring-1 ${mark.tone}`}>
+            <li
+              key={step.id ?? `${step.kind}-${index}`}
+              data-testid="step"
+              data-kind={step.kind}
+              data-state={step.state}
+              className="relative flex gap-3 pb-3 last:pb-0"
+            >
+              {index < steps.length - 1 ? (
+                <span aria-hidden className="absolute left-[11px] top-6 h-[calc(100%-1.25rem)] w-px bg-slate-200" />
+              ) : null}
+              <span
+                aria-hidden
+                className={`relative z-10 mt-0.5 flex h-6 w-6 shrink-0 items-center justify-center rounded-full text-xs ring-1 ${mark.tone}`}
+              >
                 {mark.icon}
               </span>
               <div className="min-w-0 flex-1">

@@ -24,7 +24,16 @@ export interface ConfirmActionProps {
  * A button that asks first. The dialog says what will happen; only "yes" sends the action, and the answer
  * (done, or why not) is shown beside the button. The page itself changes when the engine's events arrive.
  */
-export function ConfirmAction({ action, fields, label, title, consequence, confirmLabel, variant = "secondary", pendingText }: ConfirmActionProps) {
+export function ConfirmAction({
+  action,
+  fields,
+  label,
+  title,
+  consequence,
+  confirmLabel,
+  variant = "secondary",
+  pendingText,
+}: ConfirmActionProps) {
   const [result, formAction, pending] = useActionState(action, null);
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -32,12 +41,24 @@ export function ConfirmAction({ action, fields, label, title, consequence, confi
   }, [result]);
   return (
     <div className="flex flex-col gap-2">
-      <Button type="button" variant={variant} disabled={pending} aria-busy={pending} onClick={() => dialog.current?.showModal()}>
+      <Button
+        type="button"
+        variant={variant}
+        disabled={pending}
+        aria-busy={pending}
+        onClick={() => dialog.current?.showModal()}
+      >
         {pending ? (pendingText ?? "Working…") : label}
       </Button>
-      <dialog ref={dialog} aria-label={title} className="m-auto w-[min(32rem,calc(100vw-2rem))] rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40">
+      <dialog
+        ref={dialog}
+        aria-label={title}
+        className="m-auto w-[min(32rem,calc(100vw-2rem))] rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40"
+      >
         <form action={formAction} className="p-5">
-          {Object.entries(fields).map(([name, value]) => (value === undefined ? null : <input key={name} type="hidden" name={name} value={value} />))}
+          {Object.entries(fields).map(([name, value]) =>
+            value === undefined ? null : <input key={name} type="hidden" name={name} value={value} />,
+          )}
           <h2 className="text-base font-semibold text-slate-900">{title}</h2>
           <div className="mt-2 space-y-2 text-sm text-slate-700">{consequence}</div>
           <div className="mt-5 flex flex-wrap justify-end gap-2">

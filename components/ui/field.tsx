@@ -12,27 +12,52 @@ export function FieldErrorText({ id, errors }: { id: string; errors?: string[] }
   );
 }
 
-export function TextField({ label, name, errors, ...props }: InputHTMLAttributes<HTMLInputElement> & { label: string; name: string; errors?: string[] }) {
+export function TextField({
+  label,
+  name,
+  errors,
+  ...props
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; name: string; errors?: string[] }) {
   const errorId = `${name}-error`;
   return (
     <div>
       <label htmlFor={props.id ?? name} className="block text-sm font-medium text-slate-700">
         {label}
       </label>
-      <input id={name} name={name} className={`mt-1 ${control}`} aria-invalid={errors?.length ? true : undefined} aria-describedby={errors?.length ? errorId : undefined} {...props} />
+      <input
+        id={name}
+        name={name}
+        className={`mt-1 ${control}`}
+        aria-invalid={errors?.length ? true : undefined}
+        aria-describedby={errors?.length ? errorId : undefined}
+        {...props}
+      />
       <FieldErrorText id={errorId} errors={errors} />
     </div>
   );
 }
 
-export function SelectField({ label, name, errors, children, ...props }: SelectHTMLAttributes<HTMLSelectElement> & { label: string; name: string; errors?: string[] }) {
+export function SelectField({
+  label,
+  name,
+  errors,
+  children,
+  ...props
+}: SelectHTMLAttributes<HTMLSelectElement> & { label: string; name: string; errors?: string[] }) {
   const errorId = `${name}-error`;
   return (
     <div>
       <label htmlFor={props.id ?? name} className="block text-sm font-medium text-slate-700">
         {label}
       </label>
-      <select id={name} name={name} className={`mt-1 ${control}`} aria-invalid={errors?.length ? true : undefined} aria-describedby={errors?.length ? errorId : undefined} {...props}>
+      <select
+        id={name}
+        name={name}
+        className={`mt-1 ${control}`}
+        aria-invalid={errors?.length ? true : undefined}
+        aria-describedby={errors?.length ? errorId : undefined}
+        {...props}
+      >
         {children}
       </select>
       <FieldErrorText id={errorId} errors={errors} />

@@ -42,5 +42,8 @@ export function utcClock(iso: string | Date): string {
 
 /** "YYYY-MM-DD HH:MM[:SS] UTC" (seconds only when there are any). */
 export function utcText(instant: Date): string {
-  return `${instant.toISOString().slice(0, instant.getUTCSeconds() ? 19 : 16).replace("T", " ")} UTC`;
+  return `${instant
+    .toISOString()
+    .slice(0, instant.getUTCSeconds() ? 19 : 16)
+    .replace("T", " ")} UTC`;
 }

@@ -20,7 +20,8 @@ export function LocalTime({ iso, testId }: { iso: string; testId?: string }) {
   const shown = zone ?? "UTC";
   return (
     <time dateTime={iso} title={iso} data-zone={shown} data-testid={testId}>
-      {formatInZone(new Date(iso), shown, new Date(iso).getUTCSeconds() !== 0)} <span className="text-slate-500">{shown}</span>
+      {formatInZone(new Date(iso), shown, new Date(iso).getUTCSeconds() !== 0)}{" "}
+      <span className="text-slate-500">{shown}</span>
     </time>
   );
 }

@@ -7,7 +7,17 @@ import type { UserRole } from "@/lib/db/schema";
 import { Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 
-export function UserRowActions({ userId, email, role, disabled }: { userId: string; email: string; role: UserRole; disabled: boolean }) {
+export function UserRowActions({
+  userId,
+  email,
+  role,
+  disabled,
+}: {
+  userId: string;
+  email: string;
+  role: UserRole;
+  disabled: boolean;
+}) {
   const [roleResult, roleAction, rolePending] = useActionState(changeUserRole, null);
   const [disableResult, disableAction, disablePending] = useActionState(setUserDisabled, null);
   const failure = [roleResult, disableResult].find((r) => r && !r.ok);
@@ -19,7 +29,12 @@ export function UserRowActions({ userId, email, role, disabled }: { userId: stri
           <label className="sr-only" htmlFor={`role-${userId}`}>
             Role of {email}
           </label>
-          <select id={`role-${userId}`} name="role" defaultValue={role} className="rounded-md border-0 py-1.5 pl-2 pr-8 text-sm ring-1 ring-inset ring-slate-300">
+          <select
+            id={`role-${userId}`}
+            name="role"
+            defaultValue={role}
+            className="rounded-md border-0 py-1.5 pl-2 pr-8 text-sm ring-1 ring-inset ring-slate-300"
+          >
             <option value="viewer">viewer</option>
             <option value="operator">operator</option>
             <option value="admin">admin</option>

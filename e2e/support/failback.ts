@@ -50,7 +50,9 @@ export async function expectItemState(page: Page, vmName: string, state: string,
 export async function eventIdsShown(page: Page): Promise<number[]> {
   const toggle = page.getByLabel(/Show progress reports/);
   if (!(await toggle.isChecked())) await toggle.check();
-  const ids = await page.getByTestId("event").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-event-id"))));
+  const ids = await page
+    .getByTestId("event")
+    .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-event-id"))));
   return ids.sort((a, b) => a - b);
 }
 
@@ -74,7 +76,10 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   // Streamed pages show their loading skeleton (aria-busy) until the content is revealed.
   await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
   const before = page.viewportSize() ?? desktop;
-  for (const [label, size] of [["desktop", desktop], ["narrow", narrow]] as const) {
+  for (const [label, size] of [
+    ["desktop", desktop],
+    ["narrow", narrow],
+  ] as const) {
     await page.setViewportSize(size);
     await page.screenshot({ path: `test-results/screenshots/${name}-${label}.png`, fullPage: true });
   }
@@ -83,7 +88,16 @@ export async function screenshots(page: Page, name: string): Promise<void> {
 
 /** "YYYY-MM-DDTHH:mm:ss" of an instant in a zone, as a datetime-local input takes it. */
 export function localInZone(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).formatToParts(instant);
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(instant);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "00";
   return `${part("year")}-${part("month")}-${part("day")}T${part("hour")}:${part("minute")}:${part("second")}`;
 }

@@ -8,7 +8,13 @@ export const e2eRun = {
   adminEmail: "admin@failback.local",
   adminPassword: process.env.FAILBACK_E2E_ADMIN_PASSWORD ?? "e2e-admin-password-1",
   /** The e2e lab: seven replicas in failover, one small disk each (each spec takes its own; the CLI test e2e-07). */
-  labVms: ["e2e-01", "e2e-02", "e2e-03", "e2e-04", "e2e-05", "e2e-06", "e2e-07"].map((id) => ({ id, name: id, tinyGuest: false, guestAgent: false, diskUnits: [1] })),
+  labVms: ["e2e-01", "e2e-02", "e2e-03", "e2e-04", "e2e-05", "e2e-06", "e2e-07"].map((id) => ({
+    id,
+    name: id,
+    tinyGuest: false,
+    guestAgent: false,
+    diskUnits: [1],
+  })),
   get dataDir() {
     // Short on purpose: the qemu provider's NBD sockets live deep inside it (…/lab/dr/vms/<vm>-replica/run/nbd-
     // <disk>-read-at-fb-<session>-protect1.sock), and a unix socket path must stay under 108 bytes.

@@ -16,7 +16,12 @@ export interface ActionContext<I> {
   input: I;
   tx: Tx;
   /** Adds what the audit row should say about this action (target, details). */
-  audit: (entry: { targetType?: string; targetId?: string; details?: Record<string, unknown>; reason?: string }) => void;
+  audit: (entry: {
+    targetType?: string;
+    targetId?: string;
+    details?: Record<string, unknown>;
+    reason?: string;
+  }) => void;
 }
 
 export interface ActionSpec<S extends z.ZodType, T> {
@@ -87,7 +92,12 @@ export function defineAction<S extends z.ZodType, T>(spec: ActionSpec<S, T>) {
     }
     const parsed = spec.input.safeParse(inputToObject(raw));
     if (!parsed.success) {
-      return { ok: false, code: "VALIDATION", message: "Check the highlighted fields.", fieldErrors: fieldErrorsOf(parsed.error) };
+      return {
+        ok: false,
+        code: "VALIDATION",
+        message: "Check the highlighted fields.",
+        fieldErrors: fieldErrorsOf(parsed.error),
+      };
     }
     try {
       const data = await db().transaction(async (tx) => {

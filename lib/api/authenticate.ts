@@ -14,7 +14,11 @@ export async function authenticate(db: Db, request: Request): Promise<ApiPrincip
     case "bearer":
       return authenticateToken(db, presented.token, info);
     case "malformed":
-      throw new ApiDenial("UNAUTHENTICATED", "Send the API token as `Authorization: Bearer <token>`.", "malformed Authorization header");
+      throw new ApiDenial(
+        "UNAUTHENTICATED",
+        "Send the API token as `Authorization: Bearer <token>`.",
+        "malformed Authorization header",
+      );
     case "cookie":
       return authenticateCookie(db, request, info);
     case "none":

@@ -35,22 +35,38 @@ describe("authentication", () => {
 
   it("refuses a malformed Authorization header, an unknown token and a token-shaped guess alike", async () => {
     const clientIp = "10.1.0.2";
-    for (const headers of [{ authorization: "Basic YWRtaW46YWRtaW4=" }, { authorization: "Bearer" }, { authorization: "Bearer fbk_short" }, { authorization: `Bearer fbk_${"A".repeat(43)}` }]) {
+    for (const headers of [
+      { authorization: "Basic YWRtaW46YWRtaW4=" },
+      { authorization: "Bearer" },
+      { authorization: "Bearer fbk_short" },
+      { authorization: `Bearer fbk_${"A".repeat(43)}` },
+    ]) {
       const response = await call(routes.me, "/api/v1/me", { headers, clientIp });
       expect(response.status).toBe(401);
       expect((await errorOf(response)).code).toBe("UNAUTHENTICATED");
     }
-    expect((await anonymousDenials(clientIp, "api.me")).map((r) => r.reason)).toEqual(["malformed Authorization header", "malformed Authorization header", "malformed api token", "unknown api token"]);
+    expect((await anonymousDenials(clientIp, "api.me")).map((r) => r.reason)).toEqual([
+      "malformed Authorization header",
+      "malformed Authorization header",
+      "malformed api token",
+      "unknown api token",
+    ]);
   });
 
   it("ignores headers that bypass middleware elsewhere (S4): the check lives in the handler", async () => {
-    const headers = { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware", "x-forwarded-user": "admin" };
+    const headers = {
+      "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware",
+      "x-forwarded-user": "admin",
+    };
     const response = await call(routes.listSessions, "/api/v1/sessions", { headers, clientIp: "10.1.0.4" });
     expect(response.status).toBe(401);
   });
 
   it("never lets a cookie stand in for a session outside a signed-in browser", async () => {
-    const response = await call(routes.me, "/api/v1/me", { headers: { cookie: "authjs.session-token=forged" }, clientIp: "10.1.0.3" });
+    const response = await call(routes.me, "/api/v1/me", {
+      headers: { cookie: "authjs.session-token=forged" },
+      clientIp: "10.1.0.3",
+    });
     expect(response.status).toBe(401);
     expect((await anonymousDenials("10.1.0.3", "api.me")).map((r) => r.reason)).toEqual(["no valid sign-in cookie"]);
   });
@@ -62,7 +78,8 @@ describe("authentication", () => {
     const me = (await response.json()) as { email: string; role: string; via: string; permissions: string[] };
     expect(me).toMatchObject({ email: operator.user.email, role: "operator", via: "token" });
     expect(me.permissions).toContain("failback.commit");
-    const [row] = await sql`select last_used_at, secret_hash, prefix, row_to_json(t)::text as whole from api_tokens t where id = ${operator.tokenId}`;
+    const [row] =
+      await sql`select last_used_at, secret_hash, prefix, row_to_json(t)::text as whole from api_tokens t where id = ${operator.tokenId}`;
     expect(row?.last_used_at).not.toBeNull();
     // Only the hash is stored: the secret appears nowhere in the row.
     expect(row?.secret_hash).toMatch(/^[0-9a-f]{64}$/);
@@ -88,7 +105,10 @@ describe("a token follows its user, at once", () => {
   });
 
   it("acts with the downgraded role on the next request: 403, nothing changed, the denial audited", async () => {
-    const body = { items: [{ replicaId: "00000000-0000-4000-8000-000000000001", target: "original" }], switchMode: "manual" };
+    const body = {
+      items: [{ replicaId: "00000000-0000-4000-8000-000000000001", target: "original" }],
+      switchMode: "manual",
+    };
     const before = await call(routes.startSession, "/api/v1/sessions", { token: alice.token, body });
     expect((await errorOf(before)).code).toBe("NOT_FOUND"); // allowed to try: the engine found no such replica
     await updateUserAccess(db, alice.user.id, { role: "viewer" });
@@ -97,7 +117,9 @@ describe("a token follows its user, at once", () => {
     expect(after.status).toBe(403);
     expect((await errorOf(after)).code).toBe("FORBIDDEN");
     expect(await fingerprint(sql, alice.user.id, [])).toBe(digest);
-    expect((await denialsOf(sql, alice.user.id, "failback.start")).map((d) => d.reason)).toEqual(["missing permission failback.start"]);
+    expect((await denialsOf(sql, alice.user.id, "failback.start")).map((d) => d.reason)).toEqual([
+      "missing permission failback.start",
+    ]);
     // What a viewer may do still works with the same token.
     expect((await call(routes.listReplicas, "/api/v1/replicas", { token: alice.token })).status).toBe(200);
   });
@@ -107,7 +129,9 @@ describe("a token follows its user, at once", () => {
     await updateUserAccess(db, carol.user.id, { disabled: true });
     const response = await call(routes.me, "/api/v1/me", { token: carol.token });
     expect(response.status).toBe(401);
-    expect((await denialsOf(sql, carol.user.id, "api.me")).map((d) => d.reason)).toEqual(["api token of a disabled user"]);
+    expect((await denialsOf(sql, carol.user.id, "api.me")).map((d) => d.reason)).toEqual([
+      "api token of a disabled user",
+    ]);
     await updateUserAccess(db, carol.user.id, { disabled: false });
     expect((await call(routes.me, "/api/v1/me", { token: carol.token })).status).toBe(200);
   });
@@ -118,7 +142,10 @@ describe("throttling failed tokens", () => {
     const dave = await userWithToken(db, "viewer", "dave");
     const guesser = "10.1.9.9";
     for (let i = 0; i < tokenFailureLimits.maxPerClient; i++) {
-      const response = await call(routes.me, "/api/v1/me", { token: `fbk_${String(i).padStart(43, "x")}`, clientIp: guesser });
+      const response = await call(routes.me, "/api/v1/me", {
+        token: `fbk_${String(i).padStart(43, "x")}`,
+        clientIp: guesser,
+      });
       expect(response.status).toBe(401);
     }
     const throttled = await call(routes.me, "/api/v1/me", { token: dave.token, clientIp: guesser });
@@ -133,7 +160,8 @@ describe("throttling failed tokens", () => {
     const [erin, frank] = [await userWithToken(db, "viewer", "erin"), await userWithToken(db, "viewer", "frank")];
     await revokeTokenOfUser(db, erin.user.id, erin.tokenId);
     const sharedProxy = "10.1.9.20";
-    for (let i = 0; i < tokenFailureLimits.maxPerClient + 5; i++) expect((await call(routes.me, "/api/v1/me", { token: erin.token, clientIp: sharedProxy })).status).toBe(401);
+    for (let i = 0; i < tokenFailureLimits.maxPerClient + 5; i++)
+      expect((await call(routes.me, "/api/v1/me", { token: erin.token, clientIp: sharedProxy })).status).toBe(401);
     expect((await call(routes.me, "/api/v1/me", { token: frank.token, clientIp: sharedProxy })).status).toBe(200);
   });
 });

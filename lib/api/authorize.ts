@@ -8,7 +8,12 @@ import type { ApiPrincipal } from "./principal";
 
 export function authorize(principal: ApiPrincipal, permission: Permission): void {
   if (!can(principal.role, permission)) {
-    throw new ApiDenial("FORBIDDEN", `Your role (${principal.role}) may not do this: it needs ${permission}.`, `missing permission ${permission}`, principal);
+    throw new ApiDenial(
+      "FORBIDDEN",
+      `Your role (${principal.role}) may not do this: it needs ${permission}.`,
+      `missing permission ${permission}`,
+      principal,
+    );
   }
 }
 
@@ -18,7 +23,8 @@ export function authorize(principal: ApiPrincipal, permission: Permission): void
  */
 export async function stillAllowed(db: Db, principal: ApiPrincipal, permission: Permission): Promise<boolean> {
   const user = await findUserById(db, principal.userId);
-  if (!user || user.disabledAt || user.sessionVersion !== principal.sessionVersion || !can(user.role, permission)) return false;
+  if (!user || user.disabledAt || user.sessionVersion !== principal.sessionVersion || !can(user.role, permission))
+    return false;
   if (principal.tokenId) {
     const token = await findTokenById(db, principal.tokenId);
     if (!token || token.revokedAt) return false;

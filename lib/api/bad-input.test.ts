@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabase } from "@/lib/testing/db";
 import { maxBodyBytes } from "./body";
 import { sessionActions, type SessionActionName } from "./session-actions";
-import { apiRequest, fabricateSession, finishFabricated, fingerprint, userWithToken, type FabricatedSession, type Handler, type TokenUser } from "./testing/fixtures";
+import {
+  apiRequest,
+  fabricateSession,
+  finishFabricated,
+  fingerprint,
+  userWithToken,
+  type FabricatedSession,
+  type Handler,
+  type TokenUser,
+} from "./testing/fixtures";
 import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
 
 const database = testDatabase();
@@ -18,7 +27,12 @@ let target: FabricatedSession;
 beforeAll(async () => {
   routes = await loadApiRoutes();
   admin = await userWithToken(db, "admin");
-  target = await fabricateSession(db, { state: "switched", createdBy: admin.user.id, switchMode: "scheduled", schedule: true });
+  target = await fabricateSession(db, {
+    state: "switched",
+    createdBy: admin.user.id,
+    switchMode: "scheduled",
+    schedule: true,
+  });
 });
 afterAll(async () => {
   await finishFabricated(db, [target]);
@@ -90,7 +104,17 @@ const rescheduleBodies: unknown[] = [
 ];
 
 /** Path ids that are not ids, or ids of nothing. */
-const badIds = ["not-a-uuid", sqlish, "..%2F..%2Fetc%2Fpasswd", huge.slice(0, 5000), "", " ", "00000000-0000-0000-0000-00000000000g", nilUuid, nilUuid.toUpperCase().replace("4000", "4001")];
+const badIds = [
+  "not-a-uuid",
+  sqlish,
+  "..%2F..%2Fetc%2Fpasswd",
+  huge.slice(0, 5000),
+  "",
+  " ",
+  "00000000-0000-0000-0000-00000000000g",
+  nilUuid,
+  nilUuid.toUpperCase().replace("4000", "4001"),
+];
 
 interface Attempt {
   id: string;
@@ -99,20 +123,40 @@ interface Attempt {
 }
 
 function attemptsFor(name: SessionActionName): Attempt[] {
-  const bodies = name === "reschedule" ? rescheduleBodies : name === "cancel-schedule" ? [...itemBodies, { x: 1 }, { local: "2099-01-01T10:00" }] : itemBodies;
-  const jsonBodies = bodies.map((b) => ({ body: JSON.stringify(b) as string | Uint8Array, contentType: undefined as string | undefined }));
+  const bodies =
+    name === "reschedule"
+      ? rescheduleBodies
+      : name === "cancel-schedule"
+        ? [...itemBodies, { x: 1 }, { local: "2099-01-01T10:00" }]
+        : itemBodies;
+  const jsonBodies = bodies.map((b) => ({
+    body: JSON.stringify(b) as string | Uint8Array,
+    contentType: undefined as string | undefined,
+  }));
   const own: Attempt[] = [...rawBodies, ...jsonBodies].map((b) => ({ id: target.session.id, ...b }));
   // Malformed or unknown session ids, with a well-formed body and with a malformed one.
-  const wellFormed = name === "reschedule" ? JSON.stringify({ local: "2099-01-01T10:00", timeZone: "Europe/Berlin" }) : "{}";
-  const elsewhere = badIds.flatMap((id) => [{ id, body: wellFormed }, { id, body: undefined }, ...jsonBodies.slice(0, 8).map((b) => ({ id, ...b }))]);
+  const wellFormed =
+    name === "reschedule" ? JSON.stringify({ local: "2099-01-01T10:00", timeZone: "Europe/Berlin" }) : "{}";
+  const elsewhere = badIds.flatMap((id) => [
+    { id, body: wellFormed },
+    { id, body: undefined },
+    ...jsonBodies.slice(0, 8).map((b) => ({ id, ...b })),
+  ]);
   return [...own, ...elsewhere];
 }
 
-async function send(handler: Handler, path: string, attempt: Attempt, params: Record<string, string>): Promise<Response> {
+async function send(
+  handler: Handler,
+  path: string,
+  attempt: Attempt,
+  params: Record<string, string>,
+): Promise<Response> {
   const base = apiRequest(path, { token: admin.token });
   const headers = new Headers(base.headers);
   if (attempt.body !== undefined) headers.set("content-type", attempt.contentType ?? "application/json");
-  return handler(new Request(base.url, { method: "POST", headers, body: attempt.body as BodyInit | undefined }), { params: Promise.resolve(params) });
+  return handler(new Request(base.url, { method: "POST", headers, body: attempt.body as BodyInit | undefined }), {
+    params: Promise.resolve(params),
+  });
 }
 
 async function expectTypedRefusal(response: Response, what: string) {
@@ -124,18 +168,29 @@ async function expectTypedRefusal(response: Response, what: string) {
   expect(text, what).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
 }
 
-describe.each(Object.keys(sessionActions) as SessionActionName[])("POST /sessions/{id}/%s with malformed input", (name) => {
-  it("answers every attempt with a typed 4xx and changes nothing", async () => {
-    const attempts = attemptsFor(name);
-    expect(attempts.length).toBeGreaterThanOrEqual(100);
-    const digest = await fingerprint(sql, admin.user.id, [target.session.id]);
-    for (const [i, attempt] of attempts.entries()) {
-      const response = await send(routes.actions[name], `/api/v1/sessions/${encodeURIComponent(attempt.id)}/${name}`, attempt, { id: attempt.id });
-      await expectTypedRefusal(response, `${name} #${i} id=${attempt.id.slice(0, 40)} body=${String(attempt.body).slice(0, 60)}`);
-    }
-    expect(await fingerprint(sql, admin.user.id, [target.session.id])).toBe(digest);
-  });
-});
+describe.each(Object.keys(sessionActions) as SessionActionName[])(
+  "POST /sessions/{id}/%s with malformed input",
+  (name) => {
+    it("answers every attempt with a typed 4xx and changes nothing", async () => {
+      const attempts = attemptsFor(name);
+      expect(attempts.length).toBeGreaterThanOrEqual(100);
+      const digest = await fingerprint(sql, admin.user.id, [target.session.id]);
+      for (const [i, attempt] of attempts.entries()) {
+        const response = await send(
+          routes.actions[name],
+          `/api/v1/sessions/${encodeURIComponent(attempt.id)}/${name}`,
+          attempt,
+          { id: attempt.id },
+        );
+        await expectTypedRefusal(
+          response,
+          `${name} #${i} id=${attempt.id.slice(0, 40)} body=${String(attempt.body).slice(0, 60)}`,
+        );
+      }
+      expect(await fingerprint(sql, admin.user.id, [target.session.id])).toBe(digest);
+    });
+  },
+);
 
 describe("POST /sessions with malformed input", () => {
   const item = { replicaId: nilUuid, target: "original" };
@@ -151,11 +206,23 @@ describe("POST /sessions with malformed input", () => {
     { items: [{ ...item, target: "elsewhere" }], switchMode: "manual" },
     { items: [{ ...item, target: "recovered" }], switchMode: "manual" },
     { items: [{ ...item, target: "new_location" }], switchMode: "manual" },
-    { items: [{ ...item, target: "new_location", newLocation: { hostId: nilUuid, name: "../../etc" } }], switchMode: "manual" },
-    { items: [{ ...item, target: "new_location", newLocation: { hostId: nilUuid, name: "ok", cpus: 1000 } }], switchMode: "manual" },
+    {
+      items: [{ ...item, target: "new_location", newLocation: { hostId: nilUuid, name: "../../etc" } }],
+      switchMode: "manual",
+    },
+    {
+      items: [{ ...item, target: "new_location", newLocation: { hostId: nilUuid, name: "ok", cpus: 1000 } }],
+      switchMode: "manual",
+    },
     { items: [{ ...item, extra: true }], switchMode: "manual" },
     { items: [item, item], switchMode: "manual" },
-    { items: Array.from({ length: 201 }, (_, i) => ({ ...item, replicaId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}` })), switchMode: "manual" },
+    {
+      items: Array.from({ length: 201 }, (_, i) => ({
+        ...item,
+        replicaId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+      })),
+      switchMode: "manual",
+    },
     { items: [item], switchMode: "scheduled" },
     { items: [item], switchMode: "scheduled", switchAt: { local: "tomorrow", timeZone: "Europe/Berlin" } },
     { items: [item], switchMode: "scheduled", switchAt: { local: "2099-01-01T10:00", timeZone: "Nowhere/Special" } },
@@ -174,17 +241,28 @@ describe("POST /sessions with malformed input", () => {
   ];
 
   it("answers every attempt with a typed 4xx and creates nothing", async () => {
-    const attempts: Attempt[] = [...rawBodies, ...starts().map((b) => ({ body: JSON.stringify(b) }))].map((b) => ({ id: "", ...b }));
+    const attempts: Attempt[] = [...rawBodies, ...starts().map((b) => ({ body: JSON.stringify(b) }))].map((b) => ({
+      id: "",
+      ...b,
+    }));
     expect(attempts.length).toBeGreaterThanOrEqual(45);
     const digest = await fingerprint(sql, admin.user.id, [target.session.id]);
     for (const [i, attempt] of attempts.entries()) {
-      await expectTypedRefusal(await send(routes.startSession, "/api/v1/sessions", attempt, {}), `start #${i} ${String(attempt.body).slice(0, 80)}`);
+      await expectTypedRefusal(
+        await send(routes.startSession, "/api/v1/sessions", attempt, {}),
+        `start #${i} ${String(attempt.body).slice(0, 80)}`,
+      );
     }
     expect(await fingerprint(sql, admin.user.id, [target.session.id])).toBe(digest);
   });
 
   it("names the fields at fault", async () => {
-    const response = await send(routes.startSession, "/api/v1/sessions", { id: "", body: JSON.stringify({ items: [{ replicaId: "x", target: "original" }], switchMode: "scheduled" }) }, {});
+    const response = await send(
+      routes.startSession,
+      "/api/v1/sessions",
+      { id: "", body: JSON.stringify({ items: [{ replicaId: "x", target: "original" }], switchMode: "scheduled" }) },
+      {},
+    );
     const { error } = (await response.json()) as { error: { code: string; fieldErrors: Record<string, string[]> } };
     expect(error.code).toBe("VALIDATION");
     expect(Object.keys(error.fieldErrors).sort()).toEqual(["items.0.replicaId", "switchAt"]);
@@ -199,9 +277,21 @@ describe("reads with malformed input", () => {
       [routes.listSessions, "/api/v1/sessions?limit=-5", {}],
       [routes.listSessions, "/api/v1/sessions?live=maybe", {}],
       [routes.listSessions, "/api/v1/sessions?state=%27%3B%20drop", {}],
-      ...badIds.map((id): [Handler, string, Record<string, string>] => [routes.getReplica, `/api/v1/replicas/${encodeURIComponent(id)}`, { id }]),
-      ...badIds.map((id): [Handler, string, Record<string, string>] => [routes.getSession, `/api/v1/sessions/${encodeURIComponent(id)}`, { id }]),
-      ...badIds.map((id): [Handler, string, Record<string, string>] => [routes.events, `/api/v1/sessions/${encodeURIComponent(id)}/events?format=json`, { id }]),
+      ...badIds.map((id): [Handler, string, Record<string, string>] => [
+        routes.getReplica,
+        `/api/v1/replicas/${encodeURIComponent(id)}`,
+        { id },
+      ]),
+      ...badIds.map((id): [Handler, string, Record<string, string>] => [
+        routes.getSession,
+        `/api/v1/sessions/${encodeURIComponent(id)}`,
+        { id },
+      ]),
+      ...badIds.map((id): [Handler, string, Record<string, string>] => [
+        routes.events,
+        `/api/v1/sessions/${encodeURIComponent(id)}/events?format=json`,
+        { id },
+      ]),
     ];
     for (const [handler, path, params] of reads) {
       const response = await handler(apiRequest(path, { token: admin.token }), { params: Promise.resolve(params) });

@@ -4,7 +4,11 @@ import { AppError } from "@/lib/errors";
 import { maxBodyBytes, readJsonBody } from "./body";
 
 const post = (body: BodyInit | null, contentType: string | null = "application/json") =>
-  new Request("http://localhost/x", { method: "POST", body, headers: contentType ? { "content-type": contentType } : {} });
+  new Request("http://localhost/x", {
+    method: "POST",
+    body,
+    headers: contentType ? { "content-type": contentType } : {},
+  });
 
 async function refusal(request: Request, options?: { optional?: boolean }): Promise<AppError> {
   try {
@@ -20,7 +24,9 @@ describe("readJsonBody", () => {
   it("parses a JSON object, with a charset or a +json type", async () => {
     expect(await readJsonBody(post('{"a":1}'))).toEqual({ a: 1 });
     expect(await readJsonBody(post('{"a":1}', "application/json; charset=utf-8"))).toEqual({ a: 1 });
-    expect(await readJsonBody(post('{"a":[1,{"b":null}]}', "application/merge-patch+json"))).toEqual({ a: [1, { b: null }] });
+    expect(await readJsonBody(post('{"a":[1,{"b":null}]}', "application/merge-patch+json"))).toEqual({
+      a: [1, { b: null }],
+    });
   });
 
   it("treats an empty body as {} only where every field is optional", async () => {
@@ -47,7 +53,9 @@ describe("readJsonBody", () => {
 
   it("refuses a body over the limit, whatever Content-Length says, and invalid UTF-8", async () => {
     expect((await refusal(post(`{"a":"${"x".repeat(maxBodyBytes)}"}`))).message).toMatch(/larger than/);
-    expect((await refusal(post(new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d])))).message).toMatch(/UTF-8/);
+    expect((await refusal(post(new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d])))).message).toMatch(
+      /UTF-8/,
+    );
   });
 
   it("refuses anything not sent as JSON", async () => {

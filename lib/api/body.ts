@@ -49,21 +49,26 @@ function checkShape(value: unknown, depth: number): void {
  * The parsed body. An empty body is `{}` when `optional` (action routes whose every field is optional),
  * otherwise a VALIDATION error, as is anything that is not a JSON object.
  */
-export async function readJsonBody(request: Request, options: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function readJsonBody(
+  request: Request,
+  options: { optional?: boolean } = {},
+): Promise<Record<string, unknown>> {
   const text = await readBounded(request);
   if (text.trim() === "") {
     if (options.optional) return {};
     throw invalid("Send a JSON object as the request body.");
   }
   const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  if (type !== "application/json" && !type.endsWith("+json")) throw invalid("Send the body as JSON (Content-Type: application/json).");
+  if (type !== "application/json" && !type.endsWith("+json"))
+    throw invalid("Send the body as JSON (Content-Type: application/json).");
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     throw invalid("The request body is not valid JSON.");
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw invalid("The request body must be a JSON object.");
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw invalid("The request body must be a JSON object.");
   checkShape(parsed, 1);
   return parsed as Record<string, unknown>;
 }

@@ -26,7 +26,12 @@ export const actorFromCookie: CookieActorResolver = async () => {
   }
 };
 
-export async function authenticateCookie(db: Db, request: Request, info: RequestInfo, resolveActor: CookieActorResolver = actorFromCookie): Promise<ApiPrincipal> {
+export async function authenticateCookie(
+  db: Db,
+  request: Request,
+  info: RequestInfo,
+  resolveActor: CookieActorResolver = actorFromCookie,
+): Promise<ApiPrincipal> {
   const actor = await resolveActor();
   const user = actor ? await findUserById(db, actor.userId) : undefined;
   if (!actor || !user) throw new ApiDenial("UNAUTHENTICATED", signInMessage, "no valid sign-in cookie");
@@ -42,6 +47,12 @@ export async function authenticateCookie(db: Db, request: Request, info: Request
     userAgent: info.userAgent,
   };
   const crossSite = crossSiteRefusal(request);
-  if (crossSite) throw new ApiDenial("FORBIDDEN", "Cross-site requests are refused: call the API from this site's own pages, or with an API token.", crossSite, principal);
+  if (crossSite)
+    throw new ApiDenial(
+      "FORBIDDEN",
+      "Cross-site requests are refused: call the API from this site's own pages, or with an API token.",
+      crossSite,
+      principal,
+    );
   return principal;
 }

@@ -1,6 +1,7 @@
 // What a request presents to prove who it is. A bearer token wins over a cookie: scripts send tokens, and a
 // token is explicit where a cookie rides along on its own.
-export type PresentedCredentials = { kind: "bearer"; token: string } | { kind: "malformed" } | { kind: "cookie" } | { kind: "none" };
+export type PresentedCredentials =
+  { kind: "bearer"; token: string } | { kind: "malformed" } | { kind: "cookie" } | { kind: "none" };
 
 const bearerPattern = /^Bearer +(\S{1,512}) *$/i;
 

@@ -15,11 +15,19 @@ let signedIn: Actor;
 
 beforeAll(async () => {
   operator = await userWithToken(database.db, "operator");
-  signedIn = { userId: operator.user.id, email: operator.user.email, name: operator.user.name, role: "operator", clientIp: "10.2.0.1", userAgent: "vitest" };
+  signedIn = {
+    userId: operator.user.id,
+    email: operator.user.email,
+    name: operator.user.name,
+    role: "operator",
+    clientIp: "10.2.0.1",
+    userAgent: "vitest",
+  };
 });
 afterAll(() => database.close());
 
-const request = (method: string, headers: Record<string, string>) => new Request("http://failback.example:3000/api/v1/sessions/x/commit", { method, headers });
+const request = (method: string, headers: Record<string, string>) =>
+  new Request("http://failback.example:3000/api/v1/sessions/x/commit", { method, headers });
 
 describe("crossSiteRefusal", () => {
   it.each([
@@ -28,14 +36,22 @@ describe("crossSiteRefusal", () => {
     ["Origin: null", { origin: "null" }],
     ["no Origin at all", {}],
     ["a malformed Origin", { origin: "::::" }],
-    ["a cross-site fetch that claims our origin", { origin: "http://failback.example:3000", "sec-fetch-site": "cross-site" }],
+    [
+      "a cross-site fetch that claims our origin",
+      { origin: "http://failback.example:3000", "sec-fetch-site": "cross-site" },
+    ],
   ])("refuses a write with %s", (_what, headers) => {
     expect(crossSiteRefusal(request("POST", headers))).toEqual(expect.any(String));
   });
 
   it("accepts a write from our own origin, by URL or by Host header", () => {
-    expect(crossSiteRefusal(request("POST", { origin: "http://failback.example:3000", "sec-fetch-site": "same-origin" }))).toBeNull();
-    const proxied = new Request("http://127.0.0.1:3000/api/v1/sessions", { method: "POST", headers: { host: "failback.example", origin: "https://failback.example" } });
+    expect(
+      crossSiteRefusal(request("POST", { origin: "http://failback.example:3000", "sec-fetch-site": "same-origin" })),
+    ).toBeNull();
+    const proxied = new Request("http://127.0.0.1:3000/api/v1/sessions", {
+      method: "POST",
+      headers: { host: "failback.example", origin: "https://failback.example" },
+    });
     expect(crossSiteRefusal(proxied)).toBeNull();
   });
 
@@ -48,17 +64,34 @@ describe("cookie authentication", () => {
   const info = { clientIp: "10.2.0.1", userAgent: "vitest" };
 
   it("turns a signed-in browser into a principal with the user's current session version", async () => {
-    const principal = await authenticateCookie(database.db, request("POST", { origin: "http://failback.example:3000" }), info, async () => signedIn);
-    expect(principal).toMatchObject({ userId: operator.user.id, via: "cookie", role: "operator", sessionVersion: operator.user.sessionVersion, tokenId: null });
+    const principal = await authenticateCookie(
+      database.db,
+      request("POST", { origin: "http://failback.example:3000" }),
+      info,
+      async () => signedIn,
+    );
+    expect(principal).toMatchObject({
+      userId: operator.user.id,
+      via: "cookie",
+      role: "operator",
+      sessionVersion: operator.user.sessionVersion,
+      tokenId: null,
+    });
   });
 
   it("refuses a cross-site write as FORBIDDEN, naming the user for the audit row", async () => {
     const attempt = authenticateCookie(database.db, request("POST", { origin: "null" }), info, async () => signedIn);
     await expect(attempt).rejects.toBeInstanceOf(ApiDenial);
-    await expect(attempt).rejects.toMatchObject({ code: "FORBIDDEN", reason: expect.stringContaining("Origin: null"), principal: { userId: operator.user.id } });
+    await expect(attempt).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      reason: expect.stringContaining("Origin: null"),
+      principal: { userId: operator.user.id },
+    });
   });
 
   it("refuses a cookie that names no signed-in user", async () => {
-    await expect(authenticateCookie(database.db, request("GET", {}), info, async () => null)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+    await expect(authenticateCookie(database.db, request("GET", {}), info, async () => null)).rejects.toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
   });
 });

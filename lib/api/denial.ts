@@ -42,6 +42,11 @@ export async function auditDenial(db: DbOrTx, denial: ApiDenial, denied: DeniedR
     reason: denial.reason,
     clientIp: principal?.clientIp ?? denied.clientIp,
     userAgent: principal?.userAgent ?? denied.userAgent,
-    details: { via: "api", method: denied.request.method, path: url.pathname.slice(0, 300), ...(principal?.tokenPrefix ? { token: principal.tokenPrefix } : {}) },
+    details: {
+      via: "api",
+      method: denied.request.method,
+      path: url.pathname.slice(0, 300),
+      ...(principal?.tokenPrefix ? { token: principal.tokenPrefix } : {}),
+    },
   });
 }

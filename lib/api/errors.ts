@@ -28,7 +28,8 @@ function typedErrorOf(err: unknown): { code: ErrorCode; message: string; fieldEr
   if (err instanceof AppError) return err;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && (errorCodes as readonly string[]).includes(code)) return { code: code as ErrorCode, message: err.message };
+    if (typeof code === "string" && (errorCodes as readonly string[]).includes(code))
+      return { code: code as ErrorCode, message: err.message };
   }
   return null;
 }

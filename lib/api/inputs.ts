@@ -34,8 +34,14 @@ export const itemActionBody = z.strictObject({
 });
 
 export const rescheduleBody = z.strictObject({
-  local: z.string({ error: "A local date-time, YYYY-MM-DDTHH:mm." }).min(1, "A local date-time, YYYY-MM-DDTHH:mm.").max(32),
-  timeZone: z.string({ error: "An IANA time zone such as Europe/Berlin." }).min(1, "An IANA time zone such as Europe/Berlin.").max(64),
+  local: z
+    .string({ error: "A local date-time, YYYY-MM-DDTHH:mm." })
+    .min(1, "A local date-time, YYYY-MM-DDTHH:mm.")
+    .max(32),
+  timeZone: z
+    .string({ error: "An IANA time zone such as Europe/Berlin." })
+    .min(1, "An IANA time zone such as Europe/Berlin.")
+    .max(64),
 });
 
 export const emptyBody = z.strictObject({});

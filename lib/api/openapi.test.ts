@@ -42,7 +42,14 @@ afterAll(async () => {
 });
 
 const documented = () =>
-  new Map(Object.entries(openApiDocument.paths).map(([p, item]) => [p, Object.keys(item).filter((k) => (httpMethods as readonly string[]).includes(k.toUpperCase())).sort()]));
+  new Map(
+    Object.entries(openApiDocument.paths).map(([p, item]) => [
+      p,
+      Object.keys(item)
+        .filter((k) => (httpMethods as readonly string[]).includes(k.toUpperCase()))
+        .sort(),
+    ]),
+  );
 
 describe("the OpenAPI document", () => {
   it("is OpenAPI 3.1 and survives a JSON round trip", () => {
@@ -60,7 +67,9 @@ describe("the OpenAPI document", () => {
   });
 
   it("refers only to schemas it defines", () => {
-    const refs = [...JSON.stringify(openApiDocument).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1] as string);
+    const refs = [...JSON.stringify(openApiDocument).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map(
+      (m) => m[1] as string,
+    );
     expect(refs.length).toBeGreaterThan(0);
     for (const name of new Set(refs)) expect(Object.keys(openApiDocument.components.schemas), name).toContain(name);
   });

@@ -25,14 +25,32 @@ function errorResponses(...codes: (typeof errorCodes)[number][]): Json {
 
 const idParameter = (description: string) => ({ name: "id", in: "path", required: true, description, schema: uuid });
 
-function operation(spec: { summary: string; permission: string | null; description?: string; parameters?: Json[]; body?: Json; bodyRequired?: boolean; ok: Json; okStatus?: string; errors: (typeof errorCodes)[number][] }): Json {
+function operation(spec: {
+  summary: string;
+  permission: string | null;
+  description?: string;
+  parameters?: Json[];
+  body?: Json;
+  bodyRequired?: boolean;
+  ok: Json;
+  okStatus?: string;
+  errors: (typeof errorCodes)[number][];
+}): Json {
   return {
     summary: spec.summary,
-    description: [spec.description, spec.permission ? `Needs the permission \`${spec.permission}\`.` : "Any signed-in caller."].filter(Boolean).join(" "),
+    description: [
+      spec.description,
+      spec.permission ? `Needs the permission \`${spec.permission}\`.` : "Any signed-in caller.",
+    ]
+      .filter(Boolean)
+      .join(" "),
     ...(spec.permission ? { "x-permission": spec.permission } : {}),
     ...(spec.parameters ? { parameters: spec.parameters } : {}),
     ...(spec.body ? { requestBody: { required: spec.bodyRequired ?? true, content: jsonContent(spec.body) } } : {}),
-    responses: { [spec.okStatus ?? "200"]: { description: "OK", content: jsonContent(spec.ok) }, ...errorResponses(...spec.errors) },
+    responses: {
+      [spec.okStatus ?? "200"]: { description: "OK", content: jsonContent(spec.ok) },
+      ...errorResponses(...spec.errors),
+    },
   };
 }
 
@@ -48,7 +66,12 @@ const actionSummaries: Record<SessionActionName, string> = {
 
 function sessionActionPath(name: SessionActionName): Json {
   const action = sessionActions[name];
-  const body = name === "reschedule" ? ref("RescheduleRequest") : name === "cancel-schedule" ? { type: "object", additionalProperties: false } : ref("ItemActionRequest");
+  const body =
+    name === "reschedule"
+      ? ref("RescheduleRequest")
+      : name === "cancel-schedule"
+        ? { type: "object", additionalProperties: false }
+        : ref("ItemActionRequest");
   return {
     post: operation({
       summary: actionSummaries[name],
@@ -73,14 +96,25 @@ const schemas: Json = {
         properties: {
           code: { type: "string", enum: [...errorCodes] },
           message: { type: "string" },
-          fieldErrors: { type: "object", additionalProperties: { type: "array", items: { type: "string" } }, description: "Messages per field path (items.0.replicaId, switchAt.local, …)." },
+          fieldErrors: {
+            type: "object",
+            additionalProperties: { type: "array", items: { type: "string" } },
+            description: "Messages per field path (items.0.replicaId, switchAt.local, …).",
+          },
         },
       },
     },
   },
   Me: {
     type: "object",
-    properties: { userId: uuid, email: { type: "string" }, role: { type: "string", enum: ["admin", "operator", "viewer"] }, via: { type: "string", enum: ["token", "cookie"] }, token: nullable({ type: "string" }), permissions: { type: "array", items: { type: "string" } } },
+    properties: {
+      userId: uuid,
+      email: { type: "string" },
+      role: { type: "string", enum: ["admin", "operator", "viewer"] },
+      via: { type: "string", enum: ["token", "cookie"] },
+      token: nullable({ type: "string" }),
+      permissions: { type: "array", items: { type: "string" } },
+    },
   },
   Replica: {
     type: "object",
@@ -115,7 +149,11 @@ const schemas: Json = {
   SessionDetail: {
     type: "object",
     properties: {
-      session: { type: "object", description: "The session row: id, state, switchMode, quickRollback, powerOnAfter, shutdownTimeoutSeconds, reason, createdAt, finishedAt, createdByEmail, …" },
+      session: {
+        type: "object",
+        description:
+          "The session row: id, state, switchMode, quickRollback, powerOnAfter, shutdownTimeoutSeconds, reason, createdAt, finishedAt, createdByEmail, …",
+      },
       items: {
         type: "array",
         items: {
@@ -136,7 +174,15 @@ const schemas: Json = {
           },
         },
       },
-      schedule: nullable({ type: "object", properties: { id: uuid, runAt: dateTime, timeZone: { type: "string" }, state: { type: "string", enum: ["pending", "started", "cancelled"] } } }),
+      schedule: nullable({
+        type: "object",
+        properties: {
+          id: uuid,
+          runAt: dateTime,
+          timeZone: { type: "string" },
+          state: { type: "string", enum: ["pending", "started", "cancelled"] },
+        },
+      }),
     },
   },
   StartRequest: {
@@ -160,7 +206,13 @@ const schemas: Json = {
               additionalProperties: false,
               required: ["hostId", "name"],
               description: "target new_location: where to create the new VM.",
-              properties: { hostId: uuid, name: { type: "string", maxLength: 63 }, cpus: { type: "integer", minimum: 1, maximum: 64 }, memoryMib: { type: "integer", minimum: 16 }, network: { type: "string", maxLength: 64 } },
+              properties: {
+                hostId: uuid,
+                name: { type: "string", maxLength: 63 },
+                cpus: { type: "integer", minimum: 1, maximum: 64 },
+                memoryMib: { type: "integer", minimum: 16 },
+                network: { type: "string", maxLength: 64 },
+              },
             },
           },
         },
@@ -175,22 +227,48 @@ const schemas: Json = {
   },
   StartedFailback: {
     type: "object",
-    properties: { sessionId: uuid, itemIds: { type: "array", items: uuid }, scheduleId: nullable(uuid), runAt: nullable(dateTime), preflight: { type: "array", items: { type: "object" } } },
+    properties: {
+      sessionId: uuid,
+      itemIds: { type: "array", items: uuid },
+      scheduleId: nullable(uuid),
+      runAt: nullable(dateTime),
+      preflight: { type: "array", items: { type: "object" } },
+    },
   },
-  ItemActionRequest: { type: "object", additionalProperties: false, properties: { itemId: { ...uuid, description: "Only this VM of the session; all of them when left out." } } },
+  ItemActionRequest: {
+    type: "object",
+    additionalProperties: false,
+    properties: { itemId: { ...uuid, description: "Only this VM of the session; all of them when left out." } },
+  },
   RescheduleRequest: {
     type: "object",
     additionalProperties: false,
     required: ["local", "timeZone"],
-    properties: { local: { type: "string", description: "YYYY-MM-DDTHH:mm, a wall-clock time in timeZone.", maxLength: 32 }, timeZone: { type: "string", description: "IANA zone, e.g. Europe/Berlin.", maxLength: 64 } },
+    properties: {
+      local: { type: "string", description: "YYYY-MM-DDTHH:mm, a wall-clock time in timeZone.", maxLength: 32 },
+      timeZone: { type: "string", description: "IANA zone, e.g. Europe/Berlin.", maxLength: 64 },
+    },
   },
   CommandResult: {
     type: "object",
-    properties: { sessionId: uuid, itemIds: { type: "array", items: uuid }, message: { type: "string" }, schedule: { type: "object", properties: { id: uuid, runAt: dateTime } } },
+    properties: {
+      sessionId: uuid,
+      itemIds: { type: "array", items: uuid },
+      message: { type: "string" },
+      schedule: { type: "object", properties: { id: uuid, runAt: dateTime } },
+    },
   },
   Event: {
     type: "object",
-    properties: { id: { type: "integer" }, sessionId: uuid, itemId: nullable(uuid), type: { type: "string" }, level: { type: "string", enum: ["info", "warning", "error"] }, payload: { type: "object" }, createdAt: dateTime },
+    properties: {
+      id: { type: "integer" },
+      sessionId: uuid,
+      itemId: nullable(uuid),
+      type: { type: "string" },
+      level: { type: "string", enum: ["info", "warning", "error"] },
+      payload: { type: "object" },
+      createdAt: dateTime,
+    },
   },
 };
 
@@ -206,23 +284,52 @@ export const openApiDocument = {
   servers: [{ url: "/" }],
   security: [{ bearerToken: [] }, { signInCookie: [] }],
   paths: {
-    "/api/v1/openapi.json": { get: { summary: "This document.", security: [], responses: { "200": { description: "OK", content: jsonContent({ type: "object" }) } } } },
-    "/api/v1/me": { get: operation({ summary: "Who the credentials belong to, with their current role and permissions.", permission: null, ok: ref("Me"), errors: ["THROTTLED"] }) },
+    "/api/v1/openapi.json": {
+      get: {
+        summary: "This document.",
+        security: [],
+        responses: { "200": { description: "OK", content: jsonContent({ type: "object" }) } },
+      },
+    },
+    "/api/v1/me": {
+      get: operation({
+        summary: "Who the credentials belong to, with their current role and permissions.",
+        permission: null,
+        ok: ref("Me"),
+        errors: ["THROTTLED"],
+      }),
+    },
     "/api/v1/replicas": {
       get: operation({
         summary: "List replicas.",
         permission: "replica.read",
         parameters: [
           { name: "state", in: "query", schema: { type: "string", enum: [...replicaStates] } },
-          { name: "site", in: "query", description: "A site name, source or replica side.", schema: { type: "string" } },
-          { name: "name", in: "query", description: "Part of a VM name, case-insensitive.", schema: { type: "string" } },
+          {
+            name: "site",
+            in: "query",
+            description: "A site name, source or replica side.",
+            schema: { type: "string" },
+          },
+          {
+            name: "name",
+            in: "query",
+            description: "Part of a VM name, case-insensitive.",
+            schema: { type: "string" },
+          },
         ],
         ok: { type: "object", properties: { replicas: { type: "array", items: ref("Replica") } } },
         errors: ["VALIDATION", "FORBIDDEN", "THROTTLED"],
       }),
     },
     "/api/v1/replicas/{id}": {
-      get: operation({ summary: "One replica.", permission: "replica.read", parameters: [idParameter("The replica.")], ok: { type: "object", properties: { replica: ref("Replica") } }, errors: ["FORBIDDEN", "NOT_FOUND", "THROTTLED"] }),
+      get: operation({
+        summary: "One replica.",
+        permission: "replica.read",
+        parameters: [idParameter("The replica.")],
+        ok: { type: "object", properties: { replica: ref("Replica") } },
+        errors: ["FORBIDDEN", "NOT_FOUND", "THROTTLED"],
+      }),
     },
     "/api/v1/sessions": {
       get: operation({
@@ -230,7 +337,12 @@ export const openApiDocument = {
         permission: "session.read",
         parameters: [
           { name: "state", in: "query", schema: { type: "string", enum: [...itemStates] } },
-          { name: "live", in: "query", description: "Only unfinished sessions.", schema: { type: "string", enum: ["true", "false"] } },
+          {
+            name: "live",
+            in: "query",
+            description: "Only unfinished sessions.",
+            schema: { type: "string", enum: ["true", "false"] },
+          },
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
           { name: "offset", in: "query", schema: { type: "integer", minimum: 0 } },
         ],
@@ -248,7 +360,13 @@ export const openApiDocument = {
       }),
     },
     "/api/v1/sessions/{id}": {
-      get: operation({ summary: "One session with its items, steps and schedule.", permission: "session.read", parameters: [idParameter("The failback session.")], ok: ref("SessionDetail"), errors: ["FORBIDDEN", "NOT_FOUND", "THROTTLED"] }),
+      get: operation({
+        summary: "One session with its items, steps and schedule.",
+        permission: "session.read",
+        parameters: [idParameter("The failback session.")],
+        ok: ref("SessionDetail"),
+        errors: ["FORBIDDEN", "NOT_FOUND", "THROTTLED"],
+      }),
     },
     "/api/v1/sessions/{id}/events": {
       get: {
@@ -261,25 +379,65 @@ export const openApiDocument = {
           parameters: [
             idParameter("The failback session."),
             { name: "format", in: "query", schema: { type: "string", enum: ["sse", "json"], default: "sse" } },
-            { name: "after", in: "query", description: "Only events with a larger id.", schema: { type: "integer", minimum: 0 } },
-            { name: "limit", in: "query", description: "format=json: page size.", schema: { type: "integer", minimum: 1, maximum: 500, default: 100 } },
+            {
+              name: "after",
+              in: "query",
+              description: "Only events with a larger id.",
+              schema: { type: "integer", minimum: 0 },
+            },
+            {
+              name: "limit",
+              in: "query",
+              description: "format=json: page size.",
+              schema: { type: "integer", minimum: 1, maximum: 500, default: 100 },
+            },
             { name: "Last-Event-ID", in: "header", schema: { type: "string" } },
           ],
-          ok: { type: "object", properties: { events: { type: "array", items: ref("Event") }, nextAfter: { type: "integer" }, more: { type: "boolean" } } },
+          ok: {
+            type: "object",
+            properties: {
+              events: { type: "array", items: ref("Event") },
+              nextAfter: { type: "integer" },
+              more: { type: "boolean" },
+            },
+          },
           errors: ["VALIDATION", "FORBIDDEN", "NOT_FOUND", "THROTTLED"],
         }),
         responses: {
-          "200": { description: "OK", content: { "text/event-stream": { schema: { type: "string" } }, ...jsonContent({ type: "object", properties: { events: { type: "array", items: ref("Event") }, nextAfter: { type: "integer" }, more: { type: "boolean" } } }) } },
+          "200": {
+            description: "OK",
+            content: {
+              "text/event-stream": { schema: { type: "string" } },
+              ...jsonContent({
+                type: "object",
+                properties: {
+                  events: { type: "array", items: ref("Event") },
+                  nextAfter: { type: "integer" },
+                  more: { type: "boolean" },
+                },
+              }),
+            },
+          },
           ...errorResponses("VALIDATION", "FORBIDDEN", "NOT_FOUND", "THROTTLED"),
         },
       },
     },
-    ...Object.fromEntries((Object.keys(sessionActions) as SessionActionName[]).map((name) => [`/api/v1/sessions/{id}/${name}`, sessionActionPath(name)])),
+    ...Object.fromEntries(
+      (Object.keys(sessionActions) as SessionActionName[]).map((name) => [
+        `/api/v1/sessions/{id}/${name}`,
+        sessionActionPath(name),
+      ]),
+    ),
   },
   components: {
     securitySchemes: {
       bearerToken: { type: "http", scheme: "bearer", description: "An API token, fbk_…" },
-      signInCookie: { type: "apiKey", in: "cookie", name: "authjs.session-token", description: "The dashboard's sign-in; writes must come from the same origin." },
+      signInCookie: {
+        type: "apiKey",
+        in: "cookie",
+        name: "authjs.session-token",
+        description: "The dashboard's sign-in; writes must come from the same origin.",
+      },
     },
     schemas,
   },

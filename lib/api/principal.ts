@@ -19,5 +19,10 @@ export interface ApiPrincipal {
 
 /** How the engine's audit rows name the caller. */
 export function engineActorOf(principal: ApiPrincipal): EngineActor {
-  return { userId: principal.userId, label: principal.email, clientIp: principal.clientIp, userAgent: principal.userAgent };
+  return {
+    userId: principal.userId,
+    label: principal.email,
+    clientIp: principal.clientIp,
+    userAgent: principal.userAgent,
+  };
 }

@@ -6,7 +6,18 @@ import { testDatabase } from "@/lib/testing/db";
 import { can, type Permission } from "@/lib/auth/permissions";
 import type { UserRole } from "@/lib/db/schema";
 import { sessionActions, type SessionActionName } from "./session-actions";
-import { call, denialsOf, errorOf, fabricateSession, finishFabricated, fingerprint, userWithToken, type FabricatedSession, type Handler, type TokenUser } from "./testing/fixtures";
+import {
+  call,
+  denialsOf,
+  errorOf,
+  fabricateSession,
+  finishFabricated,
+  fingerprint,
+  userWithToken,
+  type FabricatedSession,
+  type Handler,
+  type TokenUser,
+} from "./testing/fixtures";
 import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
 
 const database = testDatabase();
@@ -43,8 +54,22 @@ const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString().slice(0, 
 const sid = () => ({ id: finished.session.id });
 
 const cases: RouteCase[] = [
-  { name: "GET /me", operation: "api.me", permission: null, handler: () => routes.me, path: () => "/api/v1/me", allowed: [200] },
-  { name: "GET /replicas", operation: "replica.list", permission: "replica.read", handler: () => routes.listReplicas, path: () => "/api/v1/replicas", allowed: [200] },
+  {
+    name: "GET /me",
+    operation: "api.me",
+    permission: null,
+    handler: () => routes.me,
+    path: () => "/api/v1/me",
+    allowed: [200],
+  },
+  {
+    name: "GET /replicas",
+    operation: "replica.list",
+    permission: "replica.read",
+    handler: () => routes.listReplicas,
+    path: () => "/api/v1/replicas",
+    allowed: [200],
+  },
   {
     name: "GET /replicas/{id}",
     operation: "replica.read",
@@ -54,17 +79,35 @@ const cases: RouteCase[] = [
     params: () => ({ id: finished.replicaId }),
     allowed: [200],
   },
-  { name: "GET /sessions", operation: "session.list", permission: "session.read", handler: () => routes.listSessions, path: () => "/api/v1/sessions", allowed: [200] },
+  {
+    name: "GET /sessions",
+    operation: "session.list",
+    permission: "session.read",
+    handler: () => routes.listSessions,
+    path: () => "/api/v1/sessions",
+    allowed: [200],
+  },
   {
     name: "POST /sessions",
     operation: "failback.start",
     permission: "failback.start",
     handler: () => routes.startSession,
     path: () => "/api/v1/sessions",
-    body: () => ({ items: [{ replicaId: "00000000-0000-4000-8000-00000000abcd", target: "original" }], switchMode: "manual" }),
+    body: () => ({
+      items: [{ replicaId: "00000000-0000-4000-8000-00000000abcd", target: "original" }],
+      switchMode: "manual",
+    }),
     allowed: [404],
   },
-  { name: "GET /sessions/{id}", operation: "session.read", permission: "session.read", handler: () => routes.getSession, path: () => `/api/v1/sessions/${finished.session.id}`, params: sid, allowed: [200] },
+  {
+    name: "GET /sessions/{id}",
+    operation: "session.read",
+    permission: "session.read",
+    handler: () => routes.getSession,
+    path: () => `/api/v1/sessions/${finished.session.id}`,
+    params: sid,
+    allowed: [200],
+  },
   {
     name: "GET /sessions/{id}/events?format=json",
     operation: "session.read",
@@ -74,22 +117,26 @@ const cases: RouteCase[] = [
     params: sid,
     allowed: [200],
   },
-  ...(Object.keys(sessionActions) as SessionActionName[]).map(
-    (name): RouteCase => ({
-      name: `POST /sessions/{id}/${name}`,
-      operation: sessionActions[name].operation,
-      permission: sessionActions[name].permission,
-      handler: () => routes.actions[name],
-      path: () => `/api/v1/sessions/${finished.session.id}/${name}`,
-      params: sid,
-      body: () => (name === "reschedule" ? { local: `${tomorrow()}T10:00`, timeZone: "Europe/Berlin" } : {}),
-      allowed: [409],
-    }),
-  ),
+  ...(Object.keys(sessionActions) as SessionActionName[]).map((name): RouteCase => ({
+    name: `POST /sessions/{id}/${name}`,
+    operation: sessionActions[name].operation,
+    permission: sessionActions[name].permission,
+    handler: () => routes.actions[name],
+    path: () => `/api/v1/sessions/${finished.session.id}/${name}`,
+    params: sid,
+    body: () => (name === "reschedule" ? { local: `${tomorrow()}T10:00`, timeZone: "Europe/Berlin" } : {}),
+    allowed: [409],
+  })),
 ];
 
 describe.each(cases)("$name", (route) => {
-  const send = (token: string | null) => call(route.handler(), route.path(), { token, params: route.params?.() ?? {}, body: route.body?.(), method: route.body ? "POST" : "GET" });
+  const send = (token: string | null) =>
+    call(route.handler(), route.path(), {
+      token,
+      params: route.params?.() ?? {},
+      body: route.body?.(),
+      method: route.body ? "POST" : "GET",
+    });
 
   it("refuses anonymous callers with 401 and audits it", async () => {
     const before = (await denialsOf(sql, null, route.operation)).length;
@@ -122,7 +169,12 @@ describe.each(cases)("$name", (route) => {
 describe("a viewer's denial does not depend on the body", () => {
   it("is 403 (not 400) for a malformed body, audited, with nothing read from it", async () => {
     const { user, token } = users.viewer;
-    const response = await call(routes.actions.commit, `/api/v1/sessions/not-a-uuid/commit`, { token, params: { id: "not-a-uuid" }, body: "{not json", method: "POST" });
+    const response = await call(routes.actions.commit, `/api/v1/sessions/not-a-uuid/commit`, {
+      token,
+      params: { id: "not-a-uuid" },
+      body: "{not json",
+      method: "POST",
+    });
     expect(response.status).toBe(403);
     const denial = (await denialsOf(sql, user.id, "failback.commit")).at(-1);
     expect(denial?.target_id).toBe("not-a-uuid");

@@ -34,7 +34,10 @@ export interface RouteSpec<P extends RouteParams> {
  * Next.js calls a route handler with the request and a promise of the path's params (optional here so tests
  * can call routes without dynamic segments with the request alone).
  */
-export type RouteHandler<P extends RouteParams> = (request: Request, context?: { params: Promise<P> }) => Promise<Response>;
+export type RouteHandler<P extends RouteParams> = (
+  request: Request,
+  context?: { params: Promise<P> },
+) => Promise<Response>;
 
 export function apiRoute<P extends RouteParams = RouteParams>(spec: RouteSpec<P>): RouteHandler<P> {
   return async function handle(request, context) {
@@ -48,7 +51,12 @@ export function apiRoute<P extends RouteParams = RouteParams>(spec: RouteSpec<P>
     } catch (err) {
       if (err instanceof ApiDenial) {
         const info = requestInfoFrom(request.headers);
-        await auditDenial(db(), err, { operation: spec.operation, request, ...info, target: spec.target?.(params) }).catch((auditErr: unknown) => {
+        await auditDenial(db(), err, {
+          operation: spec.operation,
+          request,
+          ...info,
+          target: spec.target?.(params),
+        }).catch((auditErr: unknown) => {
           console.error(`[api ${spec.operation}] could not audit a denial`, auditErr);
         });
       }

@@ -28,8 +28,10 @@ export function crossSiteRefusal(request: Request): string | null {
   } catch {
     return "cookie-authenticated write with a malformed Origin";
   }
-  if (!ownHosts(request).has(originHost)) return `cookie-authenticated write from another origin (${origin.slice(0, 200)})`;
+  if (!ownHosts(request).has(originHost))
+    return `cookie-authenticated write from another origin (${origin.slice(0, 200)})`;
   const fetchSite = request.headers.get("sec-fetch-site");
-  if (fetchSite && fetchSite !== "same-origin" && fetchSite !== "none") return `cookie-authenticated write with Sec-Fetch-Site: ${fetchSite.slice(0, 40)}`;
+  if (fetchSite && fetchSite !== "same-origin" && fetchSite !== "none")
+    return `cookie-authenticated write with Sec-Fetch-Site: ${fetchSite.slice(0, 40)}`;
   return null;
 }

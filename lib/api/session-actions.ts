@@ -23,7 +23,12 @@ interface SessionAction {
 const itemIdOf = (body: Record<string, unknown>) => validate(itemActionBody, body).itemId;
 
 export const sessionActions = {
-  "switch-now": { operation: "failback.switch_now", permission: "failback.switch", bodyRequired: false, run: (e, a, id, body) => e.switchNow(a, id, itemIdOf(body)) },
+  "switch-now": {
+    operation: "failback.switch_now",
+    permission: "failback.switch",
+    bodyRequired: false,
+    run: (e, a, id, body) => e.switchNow(a, id, itemIdOf(body)),
+  },
   reschedule: {
     operation: "failback.schedule.change",
     permission: "schedule.write",
@@ -42,11 +47,31 @@ export const sessionActions = {
       return e.cancelSchedule(a, id);
     },
   },
-  commit: { operation: "failback.commit", permission: "failback.commit", bodyRequired: false, run: (e, a, id, body) => e.commit(a, id, itemIdOf(body)) },
-  undo: { operation: "failback.undo", permission: "failback.undo", bodyRequired: false, run: (e, a, id, body) => e.undo(a, id, itemIdOf(body)) },
-  cancel: { operation: "failback.cancel", permission: "failback.cancel", bodyRequired: false, run: (e, a, id, body) => e.cancel(a, id, itemIdOf(body)) },
+  commit: {
+    operation: "failback.commit",
+    permission: "failback.commit",
+    bodyRequired: false,
+    run: (e, a, id, body) => e.commit(a, id, itemIdOf(body)),
+  },
+  undo: {
+    operation: "failback.undo",
+    permission: "failback.undo",
+    bodyRequired: false,
+    run: (e, a, id, body) => e.undo(a, id, itemIdOf(body)),
+  },
+  cancel: {
+    operation: "failback.cancel",
+    permission: "failback.cancel",
+    bodyRequired: false,
+    run: (e, a, id, body) => e.cancel(a, id, itemIdOf(body)),
+  },
   // Retry continues the stopped plan where it failed: the right to start a failback covers running its steps.
-  retry: { operation: "failback.retry", permission: "failback.start", bodyRequired: false, run: (e, a, id, body) => e.retry(a, id, itemIdOf(body)) },
+  retry: {
+    operation: "failback.retry",
+    permission: "failback.start",
+    bodyRequired: false,
+    run: (e, a, id, body) => e.retry(a, id, itemIdOf(body)),
+  },
 } satisfies Record<string, SessionAction>;
 
 export type SessionActionName = keyof typeof sessionActions;

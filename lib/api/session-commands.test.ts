@@ -5,7 +5,17 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabase } from "@/lib/testing/db";
 import { failbackSessions, switchSchedules, type ItemState } from "@/lib/db/schema";
-import { call, errorOf, fabricateSession, finishFabricated, fingerprint, itemOf, userWithToken, type FabricatedSession, type TokenUser } from "./testing/fixtures";
+import {
+  call,
+  errorOf,
+  fabricateSession,
+  finishFabricated,
+  fingerprint,
+  itemOf,
+  userWithToken,
+  type FabricatedSession,
+  type TokenUser,
+} from "./testing/fixtures";
 import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
 import type { SessionActionName } from "./session-actions";
 
@@ -32,7 +42,12 @@ async function session(state: ItemState, extra: Partial<Parameters<typeof fabric
 }
 
 function act(name: SessionActionName, s: FabricatedSession, body?: unknown) {
-  return call(routes.actions[name], `/api/v1/sessions/${s.session.id}/${name}`, { token: operator.token, params: { id: s.session.id }, body, method: "POST" });
+  return call(routes.actions[name], `/api/v1/sessions/${s.session.id}/${name}`, {
+    token: operator.token,
+    params: { id: s.session.id },
+    body,
+    method: "POST",
+  });
 }
 
 const okAudits = (action: string, sessionId: string) =>
@@ -46,7 +61,9 @@ describe("session actions reach the engine", () => {
     const result = (await response.json()) as { sessionId: string; itemIds: string[]; message: string };
     expect(result).toMatchObject({ sessionId: s.session.id, itemIds: [s.item.id] });
     expect((await itemOf(db, s.item.id)).switchRequested).toBe(true);
-    expect(await okAudits("failback.switch_now", s.session.id)).toEqual([{ actor_user_id: operator.user.id, actor_label: operator.user.email }]);
+    expect(await okAudits("failback.switch_now", s.session.id)).toEqual([
+      { actor_user_id: operator.user.id, actor_label: operator.user.email },
+    ]);
   });
 
   it("commit starts the commit plan of a switched VM; a second commit is a typed 409", async () => {
@@ -128,16 +145,24 @@ describe("keeping to the session in the path (S2)", () => {
 
   it("answers an unknown session id with 404", async () => {
     const id = "00000000-0000-4000-8000-000000000404";
-    const response = await call(routes.actions.commit, `/api/v1/sessions/${id}/commit`, { token: operator.token, params: { id }, method: "POST" });
+    const response = await call(routes.actions.commit, `/api/v1/sessions/${id}/commit`, {
+      token: operator.token,
+      params: { id },
+      method: "POST",
+    });
     expect(response.status).toBe(404);
-    expect((await call(routes.getSession, `/api/v1/sessions/${id}`, { token: operator.token, params: { id } })).status).toBe(404);
+    expect(
+      (await call(routes.getSession, `/api/v1/sessions/${id}`, { token: operator.token, params: { id } })).status,
+    ).toBe(404);
   });
 });
 
 describe("reading sessions", () => {
   it("lists sessions and filters them by state", async () => {
     const s = await session("ready_to_switch");
-    const response = await call(routes.listSessions, "/api/v1/sessions?state=ready_to_switch&limit=500", { token: operator.token });
+    const response = await call(routes.listSessions, "/api/v1/sessions?state=ready_to_switch&limit=500", {
+      token: operator.token,
+    });
     const { sessions } = (await response.json()) as { sessions: { id: string; state: string }[] };
     expect(sessions.map((x) => x.id)).toContain(s.session.id);
     expect(new Set(sessions.map((x) => x.state))).toEqual(new Set(["ready_to_switch"]));
@@ -145,20 +170,39 @@ describe("reading sessions", () => {
 
   it("shows one session with its items", async () => {
     const s = await session("switched");
-    const response = await call(routes.getSession, `/api/v1/sessions/${s.session.id}`, { token: operator.token, params: { id: s.session.id } });
-    const detail = (await response.json()) as { session: { id: string; state: string }; items: { id: string; state: string; replicaId: string }[] };
+    const response = await call(routes.getSession, `/api/v1/sessions/${s.session.id}`, {
+      token: operator.token,
+      params: { id: s.session.id },
+    });
+    const detail = (await response.json()) as {
+      session: { id: string; state: string };
+      items: { id: string; state: string; replicaId: string }[];
+    };
     expect(detail.session).toMatchObject({ id: s.session.id, state: "switched" });
-    expect(detail.items).toEqual([expect.objectContaining({ id: s.item.id, state: "switched", replicaId: s.replicaId })]);
+    expect(detail.items).toEqual([
+      expect.objectContaining({ id: s.item.id, state: "switched", replicaId: s.replicaId }),
+    ]);
   });
 
   it("filters replicas by name, site and state", async () => {
     const s = await session("ready_to_switch");
-    const detail = (await (await call(routes.getReplica, `/api/v1/replicas/${s.replicaId}`, { token: operator.token, params: { id: s.replicaId } })).json()) as { replica: { sourceVmName: string; sourceSiteName: string; state: string } };
+    const detail = (await (
+      await call(routes.getReplica, `/api/v1/replicas/${s.replicaId}`, {
+        token: operator.token,
+        params: { id: s.replicaId },
+      })
+    ).json()) as { replica: { sourceVmName: string; sourceSiteName: string; state: string } };
     const { sourceVmName, sourceSiteName, state } = detail.replica;
     const list = async (query: string) =>
-      ((await (await call(routes.listReplicas, `/api/v1/replicas?${query}`, { token: operator.token })).json()) as { replicas: { id: string }[] }).replicas.map((r) => r.id);
+      (
+        (await (await call(routes.listReplicas, `/api/v1/replicas?${query}`, { token: operator.token })).json()) as {
+          replicas: { id: string }[];
+        }
+      ).replicas.map((r) => r.id);
     expect(await list(`name=${encodeURIComponent(sourceVmName.toUpperCase())}`)).toEqual([s.replicaId]);
     expect(await list(`site=${encodeURIComponent(sourceSiteName)}`)).toEqual([s.replicaId]);
-    expect(await list(`site=${encodeURIComponent(sourceSiteName)}&state=${state === "ready" ? "failover" : "ready"}`)).toEqual([]);
+    expect(
+      await list(`site=${encodeURIComponent(sourceSiteName)}&state=${state === "ready" ? "failover" : "ready"}`),
+    ).toEqual([]);
   });
 });

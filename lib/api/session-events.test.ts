@@ -5,7 +5,15 @@ import { testDatabase } from "@/lib/testing/db";
 import { revokeTokenOfUser } from "@/lib/db/queries/api-tokens";
 import { updateUserAccess } from "@/lib/db/queries/users";
 import { appendEvent } from "@/lib/events/events";
-import { call, errorOf, fabricateSession, finishFabricated, userWithToken, type FabricatedSession, type TokenUser } from "./testing/fixtures";
+import {
+  call,
+  errorOf,
+  fabricateSession,
+  finishFabricated,
+  userWithToken,
+  type FabricatedSession,
+  type TokenUser,
+} from "./testing/fixtures";
 import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
 
 const database = testDatabase();
@@ -19,7 +27,10 @@ beforeAll(async () => {
   routes = await loadApiRoutes();
   admin = await userWithToken(db, "admin");
   s = await fabricateSession(db, { state: "phase1", createdBy: admin.user.id });
-  const page = await call(routes.events, `/api/v1/sessions/${s.session.id}/events?format=json`, { token: admin.token, params: { id: s.session.id } });
+  const page = await call(routes.events, `/api/v1/sessions/${s.session.id}/events?format=json`, {
+    token: admin.token,
+    params: { id: s.session.id },
+  });
   eventIds = ((await page.json()) as { events: { id: number }[] }).events.map((e) => e.id);
 });
 afterAll(async () => {
@@ -29,7 +40,11 @@ afterAll(async () => {
 });
 
 /** Reads a stream until `until` holds for the text so far, the stream ends, or the time is up. */
-async function readUntil(body: ReadableStream<Uint8Array>, until: (text: string) => boolean, ms = 10_000): Promise<{ text: string; ended: boolean }> {
+async function readUntil(
+  body: ReadableStream<Uint8Array>,
+  until: (text: string) => boolean,
+  ms = 10_000,
+): Promise<{ text: string; ended: boolean }> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -38,7 +53,10 @@ async function readUntil(body: ReadableStream<Uint8Array>, until: (text: string)
     while (!until(text)) {
       const left = deadline - Date.now();
       if (left <= 0) return { text, ended: false };
-      const next = await Promise.race([reader.read(), new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), left))]);
+      const next = await Promise.race([
+        reader.read(),
+        new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), left)),
+      ]);
       if (next === "timeout") return { text, ended: false };
       if (next.done) return { text, ended: true };
       text += decoder.decode(next.value, { stream: true });
@@ -64,20 +82,39 @@ describe("paged JSON", () => {
   it("pages through the events with after and limit", async () => {
     expect(eventIds.length).toBe(2);
     const page = async (query: string) =>
-      (await (await call(routes.events, `/api/v1/sessions/${s.session.id}/events?format=json&${query}`, { token: admin.token, params: { id: s.session.id } })).json()) as {
+      (await (
+        await call(routes.events, `/api/v1/sessions/${s.session.id}/events?format=json&${query}`, {
+          token: admin.token,
+          params: { id: s.session.id },
+        })
+      ).json()) as {
         events: { id: number; type: string }[];
         nextAfter: number;
         more: boolean;
       };
     const first = await page("limit=1");
-    expect(first).toMatchObject({ events: [{ id: eventIds[0], type: "session.created" }], nextAfter: eventIds[0], more: true });
+    expect(first).toMatchObject({
+      events: [{ id: eventIds[0], type: "session.created" }],
+      nextAfter: eventIds[0],
+      more: true,
+    });
     const second = await page(`after=${first.nextAfter}&limit=1`);
     expect(second.events.map((e) => e.id)).toEqual([eventIds[1]]);
   });
 
   it("refuses a bad page size or position with field errors", async () => {
-    for (const query of ["format=json&limit=0", "format=json&limit=501", "format=json&limit=ten", "format=json&after=-1", "format=json&after=1e400", "format=xml"]) {
-      const response = await call(routes.events, `/api/v1/sessions/${s.session.id}/events?${query}`, { token: admin.token, params: { id: s.session.id } });
+    for (const query of [
+      "format=json&limit=0",
+      "format=json&limit=501",
+      "format=json&limit=ten",
+      "format=json&after=-1",
+      "format=json&after=1e400",
+      "format=xml",
+    ]) {
+      const response = await call(routes.events, `/api/v1/sessions/${s.session.id}/events?${query}`, {
+        token: admin.token,
+        params: { id: s.session.id },
+      });
       expect(response.status, query).toBe(400);
       expect((await errorOf(response)).code).toBe("VALIDATION");
     }
@@ -93,7 +130,9 @@ describe("server-sent events", () => {
     const body = response.body as ReadableStream<Uint8Array>;
     const replay = await readUntil(body, (t) => idsIn(t).length >= 1);
     expect(idsIn(replay.text)).toEqual([eventIds[1]]);
-    const live = await db.transaction((tx) => appendEvent(tx, { sessionId: s.session.id, type: "test.live", payload: { n: 1 } }));
+    const live = await db.transaction((tx) =>
+      appendEvent(tx, { sessionId: s.session.id, type: "test.live", payload: { n: 1 } }),
+    );
     const more = await readUntil(body, (t) => idsIn(t).includes(live));
     expect(more.text).toContain("event: test.live");
     controller.abort();

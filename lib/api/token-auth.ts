@@ -14,7 +14,11 @@ const refusedMessage = "The API token is not valid: it is unknown or revoked, or
 
 export async function authenticateToken(db: Db, token: string, info: RequestInfo): Promise<ApiPrincipal> {
   if (await tokenClientThrottled(db, info.clientIp)) {
-    throw new ApiDenial("THROTTLED", "Too many requests with invalid API tokens from this client; wait a few minutes.", "api token failures throttled");
+    throw new ApiDenial(
+      "THROTTLED",
+      "Too many requests with invalid API tokens from this client; wait a few minutes.",
+      "api token failures throttled",
+    );
   }
   const refuse = (reason: string, principal: ApiPrincipal | null = null): never => {
     throw new ApiDenial("UNAUTHENTICATED", refusedMessage, reason, principal);

@@ -2,7 +2,11 @@
 import { z } from "zod";
 import { AppError, fieldErrorsOf } from "@/lib/errors";
 
-export function validate<S extends z.ZodType>(schema: S, raw: unknown, message = "Some of the request's fields are not valid."): z.infer<S> {
+export function validate<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  message = "Some of the request's fields are not valid.",
+): z.infer<S> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new AppError("VALIDATION", message, fieldErrorsOf(parsed.error));
   return parsed.data;

@@ -39,7 +39,12 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
           if (result.reason === "throttled") throw new ThrottledSignIn();
           return null;
         }
-        return { id: result.user.id, email: result.user.email, name: result.user.name, sessionVersion: result.user.sessionVersion };
+        return {
+          id: result.user.id,
+          email: result.user.email,
+          name: result.user.name,
+          sessionVersion: result.user.sessionVersion,
+        };
       },
     }),
   ],

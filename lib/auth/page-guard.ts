@@ -12,7 +12,10 @@ export async function requireActor(): Promise<Actor> {
 }
 
 /** For pages: the actor if their role has the permission; otherwise the denial is audited and null returned. */
-export async function actorWithPermission(permission: Permission, what: string): Promise<{ actor: Actor; allowed: boolean }> {
+export async function actorWithPermission(
+  permission: Permission,
+  what: string,
+): Promise<{ actor: Actor; allowed: boolean }> {
   const actor = await requireActor();
   if (can(actor.role, permission)) return { actor, allowed: true };
   await appendAudit(db(), {

@@ -22,6 +22,10 @@ const expected: Record<Permission, [admin: boolean, operator: boolean, viewer: b
 describe("role → permission mapping", () => {
   it.each(permissions)("%s", (permission) => {
     const [admin, operator, viewer] = expected[permission];
-    expect([can("admin", permission), can("operator", permission), can("viewer", permission)]).toEqual([admin, operator, viewer]);
+    expect([can("admin", permission), can("operator", permission), can("viewer", permission)]).toEqual([
+      admin,
+      operator,
+      viewer,
+    ]);
   });
 });

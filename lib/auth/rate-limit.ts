@@ -27,7 +27,9 @@ export async function recordSignInAttempt(db: DbOrTx, account: string, client: s
   await db.insert(signInAttempts).values({ account, client, succeeded });
   if (succeeded) {
     // A successful sign-in clears the account's failures, so its owner is not locked out by their own typos.
-    await db.delete(signInAttempts).where(and(eq(signInAttempts.account, account), eq(signInAttempts.succeeded, false)));
+    await db
+      .delete(signInAttempts)
+      .where(and(eq(signInAttempts.account, account), eq(signInAttempts.succeeded, false)));
   }
 }
 

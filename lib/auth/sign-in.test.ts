@@ -12,7 +12,12 @@ const password = "correct horse battery";
 let userId = "";
 
 beforeAll(async () => {
-  const user = await insertUser(db, { email, name: "Alice", role: "operator", passwordHash: await hashPassword(password) });
+  const user = await insertUser(db, {
+    email,
+    name: "Alice",
+    role: "operator",
+    passwordHash: await hashPassword(password),
+  });
   userId = user?.id ?? "";
 });
 afterAll(() => database.close());
@@ -35,21 +40,24 @@ describe("sign-in checks (real PostgreSQL)", () => {
     const unknown = await checkCredentials(db, { email: `ghost-${tag}@example.test`, password: "nope" }, client("2"));
     expect(wrong).toEqual({ ok: false, reason: "invalid" });
     expect(unknown).toEqual(wrong);
-    const audits = await sql`select outcome from audit_log where action = 'auth.sign_in' and client_ip = ${client("2").clientIp}`;
+    const audits =
+      await sql`select outcome from audit_log where action = 'auth.sign_in' and client_ip = ${client("2").clientIp}`;
     expect(audits.map((a) => a.outcome)).toEqual(["denied", "denied"]);
   });
 
   it("throttles an account after repeated failures, even with the right password, from any client", async () => {
     const victim = `bob-${tag}@example.test`;
     await insertUser(db, { email: victim, name: "Bob", role: "viewer", passwordHash: await hashPassword(password) });
-    for (let i = 0; i < 5; i++) await checkCredentials(db, { email: victim, password: "guess" + i }, client(String(10 + i)));
+    for (let i = 0; i < 5; i++)
+      await checkCredentials(db, { email: victim, password: "guess" + i }, client(String(10 + i)));
     const result = await checkCredentials(db, { email: victim, password }, client("99"));
     expect(result).toEqual({ ok: false, reason: "throttled" });
   });
 
   it("throttles a client that sprays many accounts", async () => {
     const sprayer = client("200");
-    for (let i = 0; i < 20; i++) await checkCredentials(db, { email: `spray-${i}-${tag}@example.test`, password: "x" }, sprayer);
+    for (let i = 0; i < 20; i++)
+      await checkCredentials(db, { email: `spray-${i}-${tag}@example.test`, password: "x" }, sprayer);
     const result = await checkCredentials(db, { email, password }, sprayer);
     expect(result).toEqual({ ok: false, reason: "throttled" });
     expect((await checkCredentials(db, { email, password }, client("201"))).ok).toBe(true);
@@ -57,8 +65,16 @@ describe("sign-in checks (real PostgreSQL)", () => {
 
   it("refuses a disabled user with the same answer as a wrong password", async () => {
     const carol = `carol-${tag}@example.test`;
-    const user = await insertUser(db, { email: carol, name: "Carol", role: "viewer", passwordHash: await hashPassword(password) });
+    const user = await insertUser(db, {
+      email: carol,
+      name: "Carol",
+      role: "viewer",
+      passwordHash: await hashPassword(password),
+    });
     await updateUserAccess(db, user?.id ?? "", { disabled: true });
-    expect(await checkCredentials(db, { email: carol, password }, client("50"))).toEqual({ ok: false, reason: "invalid" });
+    expect(await checkCredentials(db, { email: carol, password }, client("50"))).toEqual({
+      ok: false,
+      reason: "invalid",
+    });
   });
 });

@@ -33,7 +33,9 @@ export async function checkCredentials(
     return { ok: false, reason: "throttled" };
   }
   const user = account ? await findUserByEmail(db, account) : undefined;
-  const passwordOk = user ? await verifyPassword(user.passwordHash, input.password) : await burnPasswordCheck(input.password);
+  const passwordOk = user
+    ? await verifyPassword(user.passwordHash, input.password)
+    : await burnPasswordCheck(input.password);
   const ok = Boolean(user && passwordOk && !user.disabledAt);
   await recordSignInAttempt(db, account, request.clientIp, ok);
   if (!ok || !user) {

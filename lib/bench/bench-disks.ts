@@ -43,7 +43,7 @@ export function planLayout(sizeBytes: number, seed: string | number): Segment[] 
   const random = new SeededRandom(`${seed}:layout`);
   const have = new Map<SegmentKind, number>(KIND_SHARES.map(([kind]) => [kind, 0]));
   const segments: Segment[] = [];
-  for (let offset = 0; offset < sizeBytes; ) {
+  for (let offset = 0; offset < sizeBytes;) {
     const units = MIN_SEGMENT / CHANGE_BLOCK_SIZE + random.below((MAX_SEGMENT - MIN_SEGMENT) / CHANGE_BLOCK_SIZE + 1);
     const length = Math.min(units * CHANGE_BLOCK_SIZE, sizeBytes - offset);
     const deficits = KIND_SHARES.map(([kind, share]) => Math.max(0, share * (offset + length) - (have.get(kind) ?? 0)));
@@ -79,11 +79,16 @@ function patternSegment(length: number, index: number, random: RandomBytes): Buf
     for (let at = 0; at < length; at += unit.length) unit.copy(out, at);
     return out;
   }
-  return Buffer.alloc(length, 1 + (random.next(1)[0] ?? 0x5a) % 255);
+  return Buffer.alloc(length, 1 + ((random.next(1)[0] ?? 0x5a) % 255));
 }
 
 /** Data and pattern segments written; zero and unallocated ones left as holes of a sparse file. */
-export async function writeRawContent(file: string, sizeBytes: number, segments: readonly Segment[], seed: string | number): Promise<void> {
+export async function writeRawContent(
+  file: string,
+  sizeBytes: number,
+  segments: readonly Segment[],
+  seed: string | number,
+): Promise<void> {
   const random = new RandomBytes(`${seed}:content`);
   const handle = await open(file, "w");
   try {
@@ -131,7 +136,12 @@ export async function copySparse(from: string, to: string): Promise<void> {
  * NBD export of the image), so the persistent bitmap records them exactly as it records a VM's writes; the same
  * bytes are written into source.raw.
  */
-export async function buildBenchDisks(options: { dir: string; sizeBytes: number; changePercent: number; seed: string | number }): Promise<BenchDisks> {
+export async function buildBenchDisks(options: {
+  dir: string;
+  sizeBytes: number;
+  changePercent: number;
+  seed: string | number;
+}): Promise<BenchDisks> {
   const { dir, sizeBytes, changePercent, seed } = options;
   if (sizeBytes % CHANGE_BLOCK_SIZE !== 0) throw new Error(`disk size must be a multiple of 64 KiB (got ${sizeBytes})`);
   const files = {
@@ -162,7 +172,12 @@ export async function buildBenchDisks(options: { dir: string; sizeBytes: number;
   };
 }
 
-async function applyChanges(dir: string, source: { qcow2: string; raw: string }, blocks: readonly number[], seed: string | number): Promise<void> {
+async function applyChanges(
+  dir: string,
+  source: { qcow2: string; raw: string },
+  blocks: readonly number[],
+  seed: string | number,
+): Promise<void> {
   const random = new RandomBytes(`${seed}:changed-data`);
   const disk = await openChainForWrite({ files: [source.qcow2], runDir: dir, exportName: "bench-change" });
   const raw = await open(source.raw, "r+");

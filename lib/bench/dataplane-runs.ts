@@ -23,7 +23,10 @@ export async function freshTarget(disks: BenchDisks, name: string): Promise<Targ
   return { files: [base, overlay] };
 }
 
-async function withHandles<T>(open: Array<() => Promise<DiskHandle>>, work: (handles: DiskHandle[]) => Promise<T>): Promise<T> {
+async function withHandles<T>(
+  open: Array<() => Promise<DiskHandle>>,
+  work: (handles: DiskHandle[]) => Promise<T>,
+): Promise<T> {
   const opened = await Promise.allSettled(open.map((o) => o()));
   const handles = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
   try {
@@ -56,7 +59,8 @@ function syncBetween(disks: BenchDisks, target: TargetChain, name: string, regio
       () => openChainForRead({ files: [disks.source.qcow2], runDir: disks.dir, exportName: `${name}-src` }),
       () => openChainForWrite({ files: target.files, runDir: disks.dir, exportName: `${name}-dst` }),
     ],
-    ([source, dest]) => syncDisk({ source: source as DiskHandle, target: dest as DiskHandle, ...(regions ? { regions } : {}) }),
+    ([source, dest]) =>
+      syncDisk({ source: source as DiskHandle, target: dest as DiskHandle, ...(regions ? { regions } : {}) }),
   );
 }
 
@@ -73,7 +77,9 @@ export async function quickSync(disks: BenchDisks, target: TargetChain): Promise
   let regions: Region[] = [];
   const cpuBefore = cpuSnapshot();
   const { value, seconds } = await timed(async () => {
-    const lookup = await timed(() => dirtyRegions({ files: [disks.source.qcow2], runDir: disks.dir, bitmap: disks.bitmap }));
+    const lookup = await timed(() =>
+      dirtyRegions({ files: [disks.source.qcow2], runDir: disks.dir, bitmap: disks.bitmap }),
+    );
     regionsSeconds = lookup.seconds;
     if (!lookup.value.available) throw new Error(`CBT unavailable: ${lookup.value.reason}`);
     regions = lookup.value.regions;

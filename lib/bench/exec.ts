@@ -12,7 +12,11 @@ export interface RunResult {
 }
 
 /** Runs a command; a non-zero exit is an error unless listed in `allowExitCodes` (qemu-img compare uses 1). */
-export async function run(command: string, args: readonly string[], options: { allowExitCodes?: readonly number[] } = {}): Promise<RunResult> {
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: { allowExitCodes?: readonly number[] } = {},
+): Promise<RunResult> {
   try {
     const { stdout, stderr } = await execFileAsync(command, args, { maxBuffer: 64 * 1024 * 1024 });
     return { stdout, stderr, exitCode: 0 };

@@ -23,11 +23,17 @@ export function formatSeconds(seconds: number | null | undefined): string {
 }
 
 /** Columns padded to their widest cell; the columns listed in `rightAligned` (numbers) padded on the left. */
-export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>, rightAligned: readonly number[] = []): string {
+export function renderTable(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  rightAligned: readonly number[] = [],
+): string {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells
-      .map((cell, col) => (rightAligned.includes(col) ? cell.padStart(widths[col] ?? 0) : cell.padEnd(widths[col] ?? 0)))
+      .map((cell, col) =>
+        rightAligned.includes(col) ? cell.padStart(widths[col] ?? 0) : cell.padEnd(widths[col] ?? 0),
+      )
       .join("  ")
       .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");

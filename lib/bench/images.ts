@@ -7,7 +7,12 @@ import { RandomBytes } from "./random";
 const WRITE_CHUNK = 8 * 1024 * 1024;
 
 /** A qcow2 whose every cluster is allocated with random data (nothing for a reader to skip). */
-export async function buildRandomQcow2(file: string, sizeBytes: number, scratchDir: string, seed: string | number = "nbd-throughput"): Promise<void> {
+export async function buildRandomQcow2(
+  file: string,
+  sizeBytes: number,
+  scratchDir: string,
+  seed: string | number = "nbd-throughput",
+): Promise<void> {
   const raw = path.join(scratchDir, `${path.basename(file)}.raw`);
   const random = new RandomBytes(seed);
   const handle = await open(raw, "w");
@@ -32,7 +37,10 @@ export async function qcow2FromRaw(raw: string, qcow2: string): Promise<void> {
 }
 
 /** Makes [offset, offset+length) zero clusters: allocated, reading as zeroes, no data stored. */
-export async function zeroQcow2Regions(qcow2: string, regions: ReadonlyArray<{ offset: number; length: number }>): Promise<void> {
+export async function zeroQcow2Regions(
+  qcow2: string,
+  regions: ReadonlyArray<{ offset: number; length: number }>,
+): Promise<void> {
   // One qemu-io run for all of them; a few hundred -c arguments are fine.
   const BATCH = 200;
   for (let i = 0; i < regions.length; i += BATCH) {

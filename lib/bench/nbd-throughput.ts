@@ -63,13 +63,19 @@ async function readAll(
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-async function rounds(label: string, options: Options, read: (offset: number, length: number, slot: number) => Promise<unknown>): Promise<void> {
+async function rounds(
+  label: string,
+  options: Options,
+  read: (offset: number, length: number, slot: number) => Promise<unknown>,
+): Promise<void> {
   for (let round = 0; round <= options.rounds; round++) {
     const cold = options.cold ? await dropPageCache() : false;
     const { seconds, cpuSeconds } = await readAll(read, options);
     const name = `${label} ${round === 0 ? (cold ? "cold" : "first") : `round ${round}${cold ? " (cold)" : ""}`}`;
     const cpuPerGiB = cpuSeconds / (options.size / 2 ** 30);
-    console.log(`${name.padEnd(22)} ${seconds.toFixed(3)} s  ${formatRate(options.size, seconds).padStart(10)}  client CPU ${cpuPerGiB.toFixed(2)} s/GiB`);
+    console.log(
+      `${name.padEnd(22)} ${seconds.toFixed(3)} s  ${formatRate(options.size, seconds).padStart(10)}  client CPU ${cpuPerGiB.toFixed(2)} s/GiB`,
+    );
   }
 }
 
@@ -83,7 +89,9 @@ async function main(): Promise<void> {
       () => false,
     );
     if (!exists) await buildRandomQcow2(image, options.size, dir);
-    console.log(`image ${formatBytes(options.size)}, requests of ${formatBytes(options.request)}, ${options.inFlight} in flight`);
+    console.log(
+      `image ${formatBytes(options.size)}, requests of ${formatBytes(options.request)}, ${options.inFlight} in flight`,
+    );
 
     const disk = await openChainForRead({ files: [image], runDir: dir, exportName: "bench-handle" });
     try {
@@ -96,7 +104,9 @@ async function main(): Promise<void> {
     const client = await connectToDaemon(daemon, {});
     try {
       const buffers = Array.from({ length: options.inFlight }, () => Buffer.alloc(options.request));
-      await rounds("reuse", options, (offset, length, slot) => client.readInto(offset, (buffers[slot] as Buffer).subarray(0, length)));
+      await rounds("reuse", options, (offset, length, slot) =>
+        client.readInto(offset, (buffers[slot] as Buffer).subarray(0, length)),
+      );
     } finally {
       await client.close();
       await daemon.stop();

@@ -18,7 +18,10 @@ export interface RsyncResult {
  */
 export async function writeLocalRemoteShell(dir: string): Promise<string> {
   const script = path.join(dir, "rsh-local.sh");
-  await writeFile(script, '#!/bin/sh\n# rsync calls: <rsh> <host> rsync --server ...; run that here instead.\nshift\nexec sh -c "$*"\n');
+  await writeFile(
+    script,
+    '#!/bin/sh\n# rsync calls: <rsh> <host> rsync --server ...; run that here instead.\nshift\nexec sh -c "$*"\n',
+  );
   await chmod(script, 0o755);
   return script;
 }
@@ -27,7 +30,16 @@ export async function writeLocalRemoteShell(dir: string): Promise<string> {
 export async function rsyncDelta(source: string, target: string, rsh: string): Promise<RsyncResult> {
   const { value, seconds } = await timed(() =>
     // --ignore-times: same size, maybe same mtime; the point is to compare content.
-    run("rsync", ["--inplace", "--no-whole-file", "--ignore-times", "--stats", "-e", rsh, source, `localhost:${target}`]),
+    run("rsync", [
+      "--inplace",
+      "--no-whole-file",
+      "--ignore-times",
+      "--stats",
+      "-e",
+      rsh,
+      source,
+      `localhost:${target}`,
+    ]),
   );
   const total = (label: string) => {
     const match = new RegExp(`Total bytes ${label}:\\s*([\\d,.]+)`).exec(value.stdout);
@@ -44,7 +56,9 @@ export interface CompareResult {
 
 /** `qemu-img compare` with both formats given (a wrong format reports a false mismatch). Exit 1 = different. */
 export async function qemuImgCompare(a: string, b: string, format = "qcow2"): Promise<CompareResult> {
-  const { value, seconds } = await timed(() => run("qemu-img", ["compare", "-f", format, "-F", format, a, b], { allowExitCodes: [1] }));
+  const { value, seconds } = await timed(() =>
+    run("qemu-img", ["compare", "-f", format, "-F", format, a, b], { allowExitCodes: [1] }),
+  );
   return { seconds, identical: value.exitCode === 0 };
 }
 
@@ -75,13 +89,29 @@ const QUICK_FLOOR_DEPTH = 16;
  * rollback that compares before it writes and reads back what it wrote does at least this much, so `quick_s`
  * cannot go below it.
  */
-export async function quickIoFloor(options: { source: string; target: string; overlay: string; blocks: number; sizeBytes: number }): Promise<number> {
+export async function quickIoFloor(options: {
+  source: string;
+  target: string;
+  overlay: string;
+  blocks: number;
+  sizeBytes: number;
+}): Promise<number> {
   const { source, target, overlay, blocks, sizeBytes } = options;
   if (blocks === 0) return 0;
   const stride = Math.max(QUICK_BLOCK_BYTES, Math.floor(sizeBytes / blocks / QUICK_BLOCK_BYTES) * QUICK_BLOCK_BYTES);
   const pass = (file: string, write: boolean) =>
     run("qemu-img", [
-      "bench", "-f", "qcow2", "-c", String(blocks), "-d", String(QUICK_FLOOR_DEPTH), "-s", String(QUICK_BLOCK_BYTES), "-S", String(stride),
+      "bench",
+      "-f",
+      "qcow2",
+      "-c",
+      String(blocks),
+      "-d",
+      String(QUICK_FLOOR_DEPTH),
+      "-s",
+      String(QUICK_BLOCK_BYTES),
+      "-S",
+      String(stride),
       ...(write ? ["-w", "-t", "writeback"] : []),
       file,
     ]);

@@ -25,15 +25,27 @@ export interface TargetCheck {
  * at every size and rate.
  */
 export function checkTargets(m: TargetInputs): TargetCheck[] {
-  const check = (rule: string, actual: number, limit: number): TargetCheck => ({ rule, limit, actual, met: actual <= limit });
+  const check = (rule: string, actual: number, limit: number): TargetCheck => ({
+    rule,
+    limit,
+    actual,
+    met: actual <= limit,
+  });
   const checks: TargetCheck[] = [];
   if (m.changePercent >= 10) {
     checks.push(check("ours_s <= rsync_s / 4", m.oursSeconds, m.rsyncSeconds / 4));
   } else {
     checks.push(check("ours_s <= rsync_s / 2", m.oursSeconds, m.rsyncSeconds / 2));
-    if (m.changePercent <= 1) checks.push(check("ours_s <= 1.25 * read_limit_s", m.oursSeconds, 1.25 * m.readLimitSeconds));
+    if (m.changePercent <= 1)
+      checks.push(check("ours_s <= 1.25 * read_limit_s", m.oursSeconds, 1.25 * m.readLimitSeconds));
   }
-  checks.push(check("ours_sent_bytes <= 1.01 * changed_bytes + 0.05% of size_bytes", m.oursSentBytes, 1.01 * m.changedBytes + 0.0005 * m.sizeBytes));
+  checks.push(
+    check(
+      "ours_sent_bytes <= 1.01 * changed_bytes + 0.05% of size_bytes",
+      m.oursSentBytes,
+      1.01 * m.changedBytes + 0.0005 * m.sizeBytes,
+    ),
+  );
   checks.push(check("quick_s <= ours_s / 5", m.quickSeconds, m.oursSeconds / 5));
   return checks;
 }

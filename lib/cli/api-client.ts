@@ -28,7 +28,11 @@ export class ApiClient {
 
   /** Opens the session's event stream; the caller reads the body. */
   async openEventStream(sessionId: string, afterId: number, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-    const headers = { ...this.headers(), Accept: "text/event-stream", ...(afterId > 0 ? { "Last-Event-ID": String(afterId) } : {}) };
+    const headers = {
+      ...this.headers(),
+      Accept: "text/event-stream",
+      ...(afterId > 0 ? { "Last-Event-ID": String(afterId) } : {}),
+    };
     const response = await this.send(`/api/v1/sessions/${encodeURIComponent(sessionId)}/events`, { headers, signal });
     if (!response.ok) throw await this.errorOf(response);
     if (!response.body) throw new CliError("INTERNAL", "The event stream has no body.");
@@ -42,7 +46,11 @@ export class ApiClient {
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { ...this.headers(), Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await this.send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await this.send(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (!response.ok) throw await this.errorOf(response);
     return (await response.json()) as T;
   }
@@ -53,7 +61,10 @@ export class ApiClient {
     } catch (err) {
       if ((err as Error).name === "AbortError") throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError("NETWORK", `Cannot reach ${this.credentials.server}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw new CliError(
+        "NETWORK",
+        `Cannot reach ${this.credentials.server}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+      );
     }
   }
 
@@ -61,10 +72,14 @@ export class ApiClient {
     const text = await response.text().catch(() => "");
     try {
       const { error } = JSON.parse(text) as { error?: { code?: string; message?: string; fieldErrors?: FieldErrors } };
-      if (error?.code && error.message) return new CliError(error.code as CliErrorCode, error.message, error.fieldErrors);
+      if (error?.code && error.message)
+        return new CliError(error.code as CliErrorCode, error.message, error.fieldErrors);
     } catch {
       // not the API's error shape: a proxy or a server that is not failback
     }
-    return new CliError(response.status === 404 ? "NOT_FOUND" : "INTERNAL", `HTTP ${response.status} from ${this.credentials.server}${text ? `: ${text.slice(0, 200)}` : ""}`);
+    return new CliError(
+      response.status === 404 ? "NOT_FOUND" : "INTERNAL",
+      `HTTP ${response.status} from ${this.credentials.server}${text ? `: ${text.slice(0, 200)}` : ""}`,
+    );
   }
 }

@@ -55,7 +55,16 @@ export interface SessionItem {
 }
 
 export interface SessionDetail {
-  session: { id: string; state: string; switchMode: string; quickRollback: boolean; reason: string; createdAt: string; finishedAt: string | null; createdByEmail: string | null };
+  session: {
+    id: string;
+    state: string;
+    switchMode: string;
+    quickRollback: boolean;
+    reason: string;
+    createdAt: string;
+    finishedAt: string | null;
+    createdByEmail: string | null;
+  };
   items: SessionItem[];
   schedule: { id: string; runAt: string; timeZone: string; state: string } | null;
 }
@@ -87,4 +96,14 @@ export interface StartedFailback {
 
 /** Item and session states after which nothing more happens. */
 export const finalStates = ["committed", "undone", "cancelled"] as const;
-export const sessionStates = ["pending", "phase1", "ready_to_switch", "switching", "switched", "committed", "undone", "cancelled", "needs_attention"] as const;
+export const sessionStates = [
+  "pending",
+  "phase1",
+  "ready_to_switch",
+  "switching",
+  "switched",
+  "committed",
+  "undone",
+  "cancelled",
+  "needs_attention",
+] as const;

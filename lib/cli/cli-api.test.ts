@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabase } from "@/lib/testing/db";
 import { failbackSessions } from "@/lib/db/schema";
 import { appendEvent } from "@/lib/events/events";
-import { fabricateSession, finishFabricated, userWithToken, type FabricatedSession, type Handler, type TokenUser } from "@/lib/api/testing/fixtures";
+import {
+  fabricateSession,
+  finishFabricated,
+  userWithToken,
+  type FabricatedSession,
+  type Handler,
+  type TokenUser,
+} from "@/lib/api/testing/fixtures";
 import { closeApiResources, loadApiRoutes, type ApiRoutes } from "@/lib/api/testing/routes";
 import type { CliIo } from "./io";
 import { runCli } from "./main";
@@ -38,16 +45,23 @@ afterAll(async () => {
 async function routedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const request = new Request(input, init);
   const { pathname } = new URL(request.url);
-  const parts = pathname.replace(/^\/api\/v1\//, "").split("/").map(decodeURIComponent);
+  const parts = pathname
+    .replace(/^\/api\/v1\//, "")
+    .split("/")
+    .map(decodeURIComponent);
   const get = request.method === "GET";
   let handler: Handler | undefined;
   let params: Record<string, string> = {};
   if (parts[0] === "me") handler = routes.me;
-  else if (parts[0] === "replicas") [handler, params] = parts[1] ? [routes.getReplica, { id: parts[1] }] : [routes.listReplicas, {}];
+  else if (parts[0] === "replicas")
+    [handler, params] = parts[1] ? [routes.getReplica, { id: parts[1] }] : [routes.listReplicas, {}];
   else if (parts[0] === "sessions" && parts.length === 1) handler = get ? routes.listSessions : routes.startSession;
-  else if (parts[0] === "sessions" && parts.length === 2) [handler, params] = [routes.getSession, { id: parts[1] as string }];
-  else if (parts[0] === "sessions" && parts[2] === "events") [handler, params] = [routes.events, { id: parts[1] as string }];
-  else if (parts[0] === "sessions") [handler, params] = [routes.actions[parts[2] as keyof ApiRoutes["actions"]], { id: parts[1] as string }];
+  else if (parts[0] === "sessions" && parts.length === 2)
+    [handler, params] = [routes.getSession, { id: parts[1] as string }];
+  else if (parts[0] === "sessions" && parts[2] === "events")
+    [handler, params] = [routes.events, { id: parts[1] as string }];
+  else if (parts[0] === "sessions")
+    [handler, params] = [routes.actions[parts[2] as keyof ApiRoutes["actions"]], { id: parts[1] as string }];
   if (!handler) return new Response("no such route", { status: 404 });
   return handler(request, { params: Promise.resolve(params) });
 }
@@ -62,7 +76,13 @@ function cli(configDir: string) {
   return async (...argv: string[]): Promise<Run> => {
     let stdout = "";
     let stderr = "";
-    const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { FAILBACK_CONFIG_DIR: configDir }, fetch: routedFetch as typeof fetch, readStdin: async () => "" };
+    const io: CliIo = {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      env: { FAILBACK_CONFIG_DIR: configDir },
+      fetch: routedFetch as typeof fetch,
+      readStdin: async () => "",
+    };
     const code = await runCli(argv, io);
     return { code, stdout, stderr };
   };
@@ -76,13 +96,18 @@ async function loggedIn(user: TokenUser) {
   return run;
 }
 
-async function session(state: Parameters<typeof fabricateSession>[1]["state"], extra: Partial<Parameters<typeof fabricateSession>[1]> = {}) {
+async function session(
+  state: Parameters<typeof fabricateSession>[1]["state"],
+  extra: Partial<Parameters<typeof fabricateSession>[1]> = {},
+) {
   const s = await fabricateSession(db, { state, createdBy: operator.user.id, ...extra });
   made.push(s);
   return s;
 }
 
-const errorOf = (run: Run) => (JSON.parse(run.stderr) as { error: { code: string; message: string; fieldErrors?: Record<string, string[]> } }).error;
+const errorOf = (run: Run) =>
+  (JSON.parse(run.stderr) as { error: { code: string; message: string; fieldErrors?: Record<string, string[]> } })
+    .error;
 
 describe("login", () => {
   it("checks the token, then stores server and token readable by the owner only", async () => {
@@ -171,7 +196,11 @@ describe("acting", () => {
     const run = await loggedIn(operator);
     const unknown = await run("start", "--replica", "00000000-0000-4000-8000-00000000beef", "--json");
     expect(unknown.code).toBe(4);
-    const [row] = await (await import("@/lib/db/queries/replicas")).listReplicas(db).then((rows) => rows.filter((r) => r.id === s.replicaId));
+    const [row] = await (
+      await import("@/lib/db/queries/replicas")
+    )
+      .listReplicas(db)
+      .then((rows) => rows.filter((r) => r.id === s.replicaId));
     const busy = await run("start", "--replica", row?.sourceVmName ?? "", "--json");
     expect(busy.code).toBe(5); // resolved by name, then refused: the replica is in a live session already
     expect(errorOf(busy).code).toBe("CONFLICT");
@@ -194,8 +223,21 @@ describe("status --follow", () => {
     await moveSession(s.session.id, "ready_to_switch", "switched");
     const result = await following;
     expect(result.code).toBe(0);
-    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event?: { type: string; payload: { to?: string } }; session?: { session: { state: string } } });
-    expect(lines.filter((l) => l.event).map((l) => l.event?.type)).toEqual(["session.created", "item.state", "session.state"]);
+    const lines = result.stdout
+      .trim()
+      .split("\n")
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            event?: { type: string; payload: { to?: string } };
+            session?: { session: { state: string } };
+          },
+      );
+    expect(lines.filter((l) => l.event).map((l) => l.event?.type)).toEqual([
+      "session.created",
+      "item.state",
+      "session.state",
+    ]);
     expect(lines.at(-1)?.session?.session.state).toBe("switched");
   });
 
@@ -218,13 +260,30 @@ describe("status --follow", () => {
     expect(result.stdout).toMatch(/Session .*: switched/);
 
     const json = await run("status", s.session.id, "--follow", "--until", "switched", "--json");
-    const lines = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event?: { id: number; type: string }; session?: { session: { state: string } } });
+    const lines = json.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event?: { id: number; type: string }; session?: { session: { state: string } } });
     const events = lines.flatMap((l) => (l.event ? [l.event] : []));
     expect(events.map((e) => e.type)).toEqual(["session.created", "item.state"]);
     expect(lines.at(-1)?.session?.session.state).toBe("switched");
 
     // --after continues where an earlier follow stopped: only the later events.
-    const later = await run("status", s.session.id, "--follow", "--until", "switched", "--json", "--after", String(events[0]?.id));
-    expect(later.stdout.trim().split("\n").flatMap((l) => (JSON.parse(l) as { event?: { type: string } }).event?.type ?? [])).toEqual(["item.state"]);
+    const later = await run(
+      "status",
+      s.session.id,
+      "--follow",
+      "--until",
+      "switched",
+      "--json",
+      "--after",
+      String(events[0]?.id),
+    );
+    expect(
+      later.stdout
+        .trim()
+        .split("\n")
+        .flatMap((l) => (JSON.parse(l) as { event?: { type: string } }).event?.type ?? []),
+    ).toEqual(["item.state"]);
   });
 });

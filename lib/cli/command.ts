@@ -40,26 +40,37 @@ export function stringOption(values: OptionValues, name: string): string | undef
 
 export function listOption(values: OptionValues, name: string): string[] {
   const value = values[name];
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : typeof value === "string" ? [value] : [];
+  return Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === "string")
+    : typeof value === "string"
+      ? [value]
+      : [];
 }
 
 export function integerOption(values: OptionValues, name: string, min: number, max: number): number | undefined {
   const raw = stringOption(values, name);
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) throw usageError(`--${name} must be a whole number from ${min} to ${max} (got ${raw}).`);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max)
+    throw usageError(`--${name} must be a whole number from ${min} to ${max} (got ${raw}).`);
   return value;
 }
 
-export function choiceOption<T extends string>(values: OptionValues, name: string, choices: readonly T[]): T | undefined {
+export function choiceOption<T extends string>(
+  values: OptionValues,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
   const raw = stringOption(values, name);
   if (raw === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(raw)) throw usageError(`--${name} must be one of ${choices.join(", ")} (got ${raw}).`);
+  if (!(choices as readonly string[]).includes(raw))
+    throw usageError(`--${name} must be one of ${choices.join(", ")} (got ${raw}).`);
   return raw as T;
 }
 
 export function sessionIdArgument(positionals: string[], command: string): string {
-  if (positionals.length !== 1 || !positionals[0]) throw usageError(`${command} takes exactly one session id: failback ${command} <session>`);
+  if (positionals.length !== 1 || !positionals[0])
+    throw usageError(`${command} takes exactly one session id: failback ${command} <session>`);
   return positionals[0];
 }
 

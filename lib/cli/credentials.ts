@@ -43,7 +43,11 @@ export function loadCredentials(env: Env): Credentials {
   }
   const server = env.FAILBACK_SERVER || stored.server;
   const token = env.FAILBACK_TOKEN || stored.token;
-  if (!server || !token) throw new CliError("UNAUTHENTICATED", "Not logged in: run `failback login --server URL --token TOKEN` (or set FAILBACK_SERVER and FAILBACK_TOKEN).");
+  if (!server || !token)
+    throw new CliError(
+      "UNAUTHENTICATED",
+      "Not logged in: run `failback login --server URL --token TOKEN` (or set FAILBACK_SERVER and FAILBACK_TOKEN).",
+    );
   return { server, token };
 }
 
@@ -55,6 +59,7 @@ export function normalizeServer(value: string): string {
   } catch {
     throw new CliError("USAGE", `--server must be a URL such as https://failback.example.com (got ${value}).`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliError("USAGE", "--server must be an http:// or https:// URL.");
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new CliError("USAGE", "--server must be an http:// or https:// URL.");
   return url.origin + url.pathname.replace(/\/+$/, "");
 }

@@ -25,10 +25,14 @@ function verdictOf(detail: SessionDetail, until: string | null): Verdict {
   const state = detail.session.state;
   const targets: readonly string[] = until ? [until] : finalStates;
   if (targets.includes(state)) return "reached";
-  if ((finalStates as readonly string[]).includes(state)) return new CliError("INVALID_STATE", `The session ended ${state} without reaching ${until}.`);
+  if ((finalStates as readonly string[]).includes(state))
+    return new CliError("INVALID_STATE", `The session ended ${state} without reaching ${until}.`);
   if (state === "needs_attention") {
     const why = detail.items.find((i) => i.attentionReason)?.attentionReason;
-    return new CliError("INVALID_STATE", `The session needs attention${why ? `: ${why}` : ""}. Retry, undo or cancel it.`);
+    return new CliError(
+      "INVALID_STATE",
+      `The session needs attention${why ? `: ${why}` : ""}. Retry, undo or cancel it.`,
+    );
   }
   return "waiting";
 }
@@ -42,10 +46,17 @@ const sleep = (ms: number, signal: AbortSignal) =>
 const HISTORY_PAGE = 500;
 
 /** Prints every stored event after afterId, page by page (no waiting for live ones). */
-async function printHistory(client: ApiClient, path: string, afterId: number, onEvent: (event: SessionEvent) => void): Promise<void> {
+async function printHistory(
+  client: ApiClient,
+  path: string,
+  afterId: number,
+  onEvent: (event: SessionEvent) => void,
+): Promise<void> {
   let after = afterId;
   for (;;) {
-    const page = await client.get<{ events: SessionEvent[]; nextAfter: number; more: boolean }>(`${path}/events?format=json&after=${after}&limit=${HISTORY_PAGE}`);
+    const page = await client.get<{ events: SessionEvent[]; nextAfter: number; more: boolean }>(
+      `${path}/events?format=json&after=${after}&limit=${HISTORY_PAGE}`,
+    );
     for (const event of page.events) onEvent(event);
     if (!page.more || page.nextAfter <= after) return;
     after = page.nextAfter;
@@ -83,7 +94,16 @@ export async function followSession(client: ApiClient, options: FollowOptions): 
   const poll = setInterval(() => void refresh(), options.pollMs ?? 5000);
   const timeoutMs = options.timeoutMs;
   const timeout = timeoutMs
-    ? setTimeout(() => settle({ error: new CliError("TIMEOUT", `The session did not reach ${options.until ?? "a final state"} within ${timeoutMs / 1000} s.`) }), timeoutMs)
+    ? setTimeout(
+        () =>
+          settle({
+            error: new CliError(
+              "TIMEOUT",
+              `The session did not reach ${options.until ?? "a final state"} within ${timeoutMs / 1000} s.`,
+            ),
+          }),
+        timeoutMs,
+      )
     : null;
 
   let lastId = options.afterId;

@@ -4,7 +4,9 @@ import type { Replica, SessionDetail, SessionEvent, SessionSummary } from "./api
 export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? "").length)));
-  return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join("  ")).join("\n");
+  return all
+    .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join("  "))
+    .join("\n");
 }
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 16).replace("T", " ") + " UTC" : "—");
@@ -21,25 +23,43 @@ export function sessionsTable(sessions: SessionSummary[]): string {
   if (sessions.length === 0) return "No failback sessions.";
   return table(
     ["ID", "STATE", "SWITCH", "VMS", "CREATED", "BY"],
-    sessions.map((s) => [s.id, s.state, s.nextSwitchAt ? `at ${when(s.nextSwitchAt)}` : s.switchMode, s.vmNames.join(", "), when(s.createdAt), s.createdByEmail ?? "—"]),
+    sessions.map((s) => [
+      s.id,
+      s.state,
+      s.nextSwitchAt ? `at ${when(s.nextSwitchAt)}` : s.switchMode,
+      s.vmNames.join(", "),
+      when(s.createdAt),
+      s.createdByEmail ?? "—",
+    ]),
   );
 }
 
 function currentStep(item: SessionDetail["items"][number]): string {
-  const step = item.steps.find((s) => s.state === "running" || s.state === "failed") ?? item.steps.filter((s) => s.state === "done").at(-1);
+  const step =
+    item.steps.find((s) => s.state === "running" || s.state === "failed") ??
+    item.steps.filter((s) => s.state === "done").at(-1);
   if (!step) return "";
   return `${step.phase}/${step.name} ${step.state}${step.lastError ? `: ${step.lastError}` : ""}`;
 }
 
 export function sessionStatus(detail: SessionDetail): string {
   const { session, schedule, items } = detail;
-  const lines = [`Session ${session.id}: ${session.state}`, `  switch: ${session.switchMode}${session.quickRollback ? ", quick rollback" : ""}; created ${when(session.createdAt)} by ${session.createdByEmail ?? "—"}`];
-  if (schedule?.state === "pending") lines.push(`  scheduled switch: ${when(schedule.runAt)} (entered in ${schedule.timeZone})`);
+  const lines = [
+    `Session ${session.id}: ${session.state}`,
+    `  switch: ${session.switchMode}${session.quickRollback ? ", quick rollback" : ""}; created ${when(session.createdAt)} by ${session.createdByEmail ?? "—"}`,
+  ];
+  if (schedule?.state === "pending")
+    lines.push(`  scheduled switch: ${when(schedule.runAt)} (entered in ${schedule.timeZone})`);
   if (session.reason) lines.push(`  reason: ${session.reason}`);
   lines.push(
     table(
       ["  VM", "TARGET", "STATE", "STEP"],
-      items.map((i) => [`  ${i.sourceVmName}`, i.targetKind === "original" ? "original" : `${i.targetKind} ${i.targetVmName ?? ""}`.trim(), i.state + (i.attentionReason ? ` (${i.attentionReason})` : ""), currentStep(i)]),
+      items.map((i) => [
+        `  ${i.sourceVmName}`,
+        i.targetKind === "original" ? "original" : `${i.targetKind} ${i.targetVmName ?? ""}`.trim(),
+        i.state + (i.attentionReason ? ` (${i.attentionReason})` : ""),
+        currentStep(i),
+      ]),
     ),
   );
   return lines.join("\n");
@@ -47,7 +67,8 @@ export function sessionStatus(detail: SessionDetail): string {
 
 function payloadSummary(event: SessionEvent): string {
   const p = event.payload;
-  if ((event.type === "item.state" || event.type === "session.state") && "to" in p) return `${String(p.from ?? "")} → ${String(p.to)}${p.why ? ` (${String(p.why)})` : ""}`;
+  if ((event.type === "item.state" || event.type === "session.state") && "to" in p)
+    return `${String(p.from ?? "")} → ${String(p.to)}${p.why ? ` (${String(p.why)})` : ""}`;
   if (typeof p.message === "string") return p.message;
   const text = JSON.stringify(p);
   return text === "{}" ? "" : text.length > 160 ? text.slice(0, 157) + "…" : text;

@@ -45,7 +45,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: { ...command.options, ...globalOptions }, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: rest,
+        options: { ...command.options, ...globalOptions },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (err) {
       throw new CliError("USAGE", `${(err as Error).message}\n\n${command.help}`);
     }

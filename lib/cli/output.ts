@@ -21,11 +21,16 @@ export class Output {
 
   error(err: CliError): void {
     if (this.json) {
-      this.io.stderr(JSON.stringify({ error: { code: err.code, message: err.message, ...(err.fieldErrors ? { fieldErrors: err.fieldErrors } : {}) } }) + "\n");
+      this.io.stderr(
+        JSON.stringify({
+          error: { code: err.code, message: err.message, ...(err.fieldErrors ? { fieldErrors: err.fieldErrors } : {}) },
+        }) + "\n",
+      );
       return;
     }
     const lines = [`failback: ${err.code}: ${err.message}`];
-    for (const [field, messages] of Object.entries(err.fieldErrors ?? {})) lines.push(`  ${field}: ${messages.join(" ")}`);
+    for (const [field, messages] of Object.entries(err.fieldErrors ?? {}))
+      lines.push(`  ${field}: ${messages.join(" ")}`);
     this.io.stderr(lines.join("\n") + "\n");
   }
 }

@@ -19,7 +19,8 @@ async function collect(chunks: string[]) {
 
 describe("readServerSentEvents", () => {
   it("reads events split anywhere across chunks, skipping comments and retry hints", async () => {
-    const text = 'retry: 2000\n\n: keep-alive\n\nid: 7\nevent: item.state\ndata: {"id":7}\n\nid: 8\nevent: session.state\ndata: {"id":8}\n\n';
+    const text =
+      'retry: 2000\n\n: keep-alive\n\nid: 7\nevent: item.state\ndata: {"id":7}\n\nid: 8\nevent: session.state\ndata: {"id":8}\n\n';
     const chunks = text.match(/.{1,5}/gs) ?? [];
     expect(await collect(chunks)).toEqual([
       { id: "7", event: "item.state", data: '{"id":7}' },
@@ -28,6 +29,8 @@ describe("readServerSentEvents", () => {
   });
 
   it("joins multi-line data, accepts CRLF line ends, and drops an unfinished last event", async () => {
-    expect(await collect(["data: a\r\ndata: b\r\n\r\n", "id: 9\ndata: half"])).toEqual([{ id: null, event: "message", data: "a\nb" }]);
+    expect(await collect(["data: a\r\ndata: b\r\n\r\n", "id: 9\ndata: half"])).toEqual([
+      { id: null, event: "message", data: "a\nb" },
+    ]);
   });
 });

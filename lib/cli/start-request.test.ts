@@ -7,12 +7,24 @@ const b = "22222222-2222-4222-8222-222222222222";
 
 describe("startRequestFrom", () => {
   it("defaults to the original VM, manual switching and power on", () => {
-    expect(startRequestFrom({}, [a], "Europe/Berlin")).toEqual({ items: [{ replicaId: a, target: "original" }], quickRollback: false, switchMode: "manual", powerOnAfter: true });
+    expect(startRequestFrom({}, [a], "Europe/Berlin")).toEqual({
+      items: [{ replicaId: a, target: "original" }],
+      quickRollback: false,
+      switchMode: "manual",
+      powerOnAfter: true,
+    });
   });
 
   it("carries every option: schedule in a zone, quick rollback, no power-on, timeout, reason", () => {
     const body = startRequestFrom(
-      { at: "2099-01-02T03:04", zone: "Asia/Tokyo", "quick-rollback": true, "no-power-on": true, "shutdown-timeout": "60", reason: "DR drill" },
+      {
+        at: "2099-01-02T03:04",
+        zone: "Asia/Tokyo",
+        "quick-rollback": true,
+        "no-power-on": true,
+        "shutdown-timeout": "60",
+        reason: "DR drill",
+      },
       [a, b],
       "Europe/Berlin",
     );
@@ -33,8 +45,16 @@ describe("startRequestFrom", () => {
   it("pairs per-VM options with the replicas in order; one --new-host serves all", () => {
     const recovered = startRequestFrom({ target: "recovered", "recovered-vm": [b, a] }, [a, b], "UTC");
     expect((recovered.items as unknown[])[1]).toEqual({ replicaId: b, target: "recovered", recoveredVmId: a });
-    const moved = startRequestFrom({ target: "new_location", "new-host": [a], "new-name": ["x-1", "x-2"], "new-cpus": "2" }, [a, b], "UTC");
-    expect((moved.items as unknown[])[1]).toEqual({ replicaId: b, target: "new_location", newLocation: { hostId: a, name: "x-2", cpus: 2 } });
+    const moved = startRequestFrom(
+      { target: "new_location", "new-host": [a], "new-name": ["x-1", "x-2"], "new-cpus": "2" },
+      [a, b],
+      "UTC",
+    );
+    expect((moved.items as unknown[])[1]).toEqual({
+      replicaId: b,
+      target: "new_location",
+      newLocation: { hostId: a, name: "x-2", cpus: 2 },
+    });
   });
 
   it.each([

@@ -27,17 +27,26 @@ export const startOptions = {
 function paired(values: OptionValues, name: string, count: number, allowOne: boolean): string[] {
   const given = listOption(values, name);
   if (allowOne && given.length === 1) return Array.from({ length: count }, () => given[0] as string);
-  if (given.length !== count) throw usageError(`Give --${name} once per --replica (${count}), in the same order${allowOne ? ", or once for all" : ""}.`);
+  if (given.length !== count)
+    throw usageError(
+      `Give --${name} once per --replica (${count}), in the same order${allowOne ? ", or once for all" : ""}.`,
+    );
   return given;
 }
 
 /** The request body; `replicaIds` are the --replica values already resolved to ids. */
-export function startRequestFrom(values: OptionValues, replicaIds: string[], defaultZone: string): Record<string, unknown> {
-  if (replicaIds.length === 0) throw usageError("Choose at least one replica with --replica ID (repeat it for several).");
+export function startRequestFrom(
+  values: OptionValues,
+  replicaIds: string[],
+  defaultZone: string,
+): Record<string, unknown> {
+  if (replicaIds.length === 0)
+    throw usageError("Choose at least one replica with --replica ID (repeat it for several).");
   const target = choiceOption(values, "target", targets) ?? "original";
   const at = stringOption(values, "at");
   const switchMode = choiceOption(values, "switch", switchModes) ?? (at ? "scheduled" : "manual");
-  if (switchMode === "scheduled" && !at) throw usageError('--switch scheduled needs --at "YYYY-MM-DDTHH:mm" (and --zone, default ' + defaultZone + ").");
+  if (switchMode === "scheduled" && !at)
+    throw usageError('--switch scheduled needs --at "YYYY-MM-DDTHH:mm" (and --zone, default ' + defaultZone + ").");
   if (switchMode !== "scheduled" && at) throw usageError("--at is for --switch scheduled.");
 
   const recovered = target === "recovered" ? paired(values, "recovered-vm", replicaIds.length, false) : [];
@@ -52,7 +61,15 @@ export function startRequestFrom(values: OptionValues, replicaIds: string[], def
     target,
     ...(target === "recovered" ? { recoveredVmId: recovered[i] } : {}),
     ...(target === "new_location"
-      ? { newLocation: { hostId: newHosts[i], name: newNames[i], ...(cpus ? { cpus } : {}), ...(memoryMib ? { memoryMib } : {}), ...(network ? { network } : {}) } }
+      ? {
+          newLocation: {
+            hostId: newHosts[i],
+            name: newNames[i],
+            ...(cpus ? { cpus } : {}),
+            ...(memoryMib ? { memoryMib } : {}),
+            ...(network ? { network } : {}),
+          },
+        }
       : {}),
   }));
   const shutdownTimeoutSeconds = integerOption(values, "shutdown-timeout", 0, 86_400);

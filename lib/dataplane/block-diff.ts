@@ -35,7 +35,8 @@ export function zeroBlockDigest(length: number): bigint {
 /** Per-block xxh64 of `data`, which starts at a block boundary. */
 export function blockDigests(data: Buffer, blockSize: number): bigint[] {
   const digests: bigint[] = [];
-  for (let at = 0; at < data.length; at += blockSize) digests.push(xxh64(data.subarray(at, Math.min(at + blockSize, data.length))));
+  for (let at = 0; at < data.length; at += blockSize)
+    digests.push(xxh64(data.subarray(at, Math.min(at + blockSize, data.length))));
   return digests;
 }
 
@@ -43,7 +44,12 @@ export function blockDigests(data: Buffer, blockSize: number): bigint[] {
  * Compares one chunk. `source` holds the whole chunk; `targetParts` (sorted, block aligned, inside the chunk)
  * hold the target's data blocks, and every other target block is zero.
  */
-export function diffChunk(chunk: Region, source: Buffer, targetParts: readonly TargetPart[], blockSize: number): ChunkDiff {
+export function diffChunk(
+  chunk: Region,
+  source: Buffer,
+  targetParts: readonly TargetPart[],
+  blockSize: number,
+): ChunkDiff {
   const runs: WrittenRun[] = [];
   let targetDigests = 0;
   let blocksDiffering = 0;
@@ -53,7 +59,11 @@ export function diffChunk(chunk: Region, source: Buffer, targetParts: readonly T
     const length = Math.min(blockSize, chunk.length - at);
     const offset = chunk.offset + at;
     const sourceDigest = xxh64(source.subarray(at, at + length));
-    while (part < targetParts.length && (targetParts[part] as TargetPart).offset + (targetParts[part] as TargetPart).data.length <= offset) part++;
+    while (
+      part < targetParts.length &&
+      (targetParts[part] as TargetPart).offset + (targetParts[part] as TargetPart).data.length <= offset
+    )
+      part++;
     const covering = targetParts[part];
     let targetDigest: bigint;
     if (covering && covering.offset <= offset) {

@@ -18,7 +18,8 @@ export function checkBlockSize(blockSize: number): number {
 }
 
 export function checkConcurrency(concurrency: number): number {
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   return concurrency;
 }
 

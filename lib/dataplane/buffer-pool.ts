@@ -18,7 +18,10 @@ export class BufferPool {
   ) {}
 
   take(): Buffer {
-    return this.free.pop() ?? (this.pageAligned ? allocPageAlignedBuffer(this.bufferBytes) : allocReadBuffer(this.bufferBytes));
+    return (
+      this.free.pop() ??
+      (this.pageAligned ? allocPageAlignedBuffer(this.bufferBytes) : allocReadBuffer(this.bufferBytes))
+    );
   }
 
   give(buffer: Buffer): void {
@@ -32,10 +35,16 @@ export interface PooledRead {
 }
 
 /** Reads through the handle's readInto into a pooled buffer when it has one; `release` returns the buffer. */
-export async function readPooled(handle: DiskHandle, pool: BufferPool, offset: number, length: number): Promise<PooledRead> {
+export async function readPooled(
+  handle: DiskHandle,
+  pool: BufferPool,
+  offset: number,
+  length: number,
+): Promise<PooledRead> {
   if (!handle.readInto) return { data: await handle.read(offset, length), release: () => {} };
   const buffer = pool.take();
-  if (buffer.length < length) throw new Error(`a pooled read of ${length} bytes exceeds the pool's ${buffer.length}-byte buffers`);
+  if (buffer.length < length)
+    throw new Error(`a pooled read of ${length} bytes exceeds the pool's ${buffer.length}-byte buffers`);
   const data = buffer.subarray(0, length);
   try {
     await handle.readInto(offset, data);

@@ -30,7 +30,11 @@ export class Semaphore {
  * promise rejects only after the calls already running have settled: nothing is left touching a disk that the
  * caller may close next.
  */
-export async function forEachConcurrently<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(
+  items: Iterable<T>,
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   const iterator = items[Symbol.iterator]();
   let failure: { error: unknown } | undefined;
   const worker = async () => {
@@ -49,8 +53,12 @@ export async function forEachConcurrently<T>(items: Iterable<T>, limit: number, 
 }
 
 /** Like Promise.all, but rejects only once every promise has settled, so no request outlives the failure. */
-export async function settleAll<T extends readonly unknown[] | []>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+export async function settleAll<T extends readonly unknown[] | []>(
+  promises: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
   const outcomes: PromiseSettledResult<unknown>[] = await Promise.allSettled(promises as readonly Promise<unknown>[]);
   for (const o of outcomes) if (o.status === "rejected") throw o.reason;
-  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
 }

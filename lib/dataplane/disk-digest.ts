@@ -4,7 +4,14 @@ import { createHash } from "node:crypto";
 import type { DiskHandle } from "@/lib/providers/types";
 import { BufferPool, readPooled } from "./buffer-pool";
 import { chunkRegions, subtractRegions } from "./regions";
-import { DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, alignToBlocks, checkBlockSize, checkConcurrency, readChunkBytes } from "./block-geometry";
+import {
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_CONCURRENCY,
+  alignToBlocks,
+  checkBlockSize,
+  checkConcurrency,
+  readChunkBytes,
+} from "./block-geometry";
 import { forEachConcurrently } from "./concurrency";
 import type { DiskDigest, DiskDigestOptions } from "./types";
 
@@ -30,7 +37,8 @@ export async function diskDigest(handle: DiskHandle, options: DiskDigestOptions 
   const put = (offset: number, digest: Buffer) => digest.copy(blockDigests, (offset / blockSize) * STRONG_DIGEST_BYTES);
 
   for (const zero of subtractRegions([{ offset: 0, length: diskBytes }], data)) {
-    for (let at = zero.offset; at < zero.offset + zero.length; at += blockSize) put(at, zeroBlockSha256(Math.min(blockSize, diskBytes - at)));
+    for (let at = zero.offset; at < zero.offset + zero.length; at += blockSize)
+      put(at, zeroBlockSha256(Math.min(blockSize, diskBytes - at)));
     options.onBytesCovered?.(zero.length);
   }
 
@@ -45,7 +53,12 @@ export async function diskDigest(handle: DiskHandle, options: DiskDigestOptions 
       const buffer = read.data;
       bytesRead += chunk.length;
       for (let at = 0; at < buffer.length; at += blockSize) {
-        put(chunk.offset + at, createHash("sha256").update(buffer.subarray(at, Math.min(at + blockSize, buffer.length))).digest());
+        put(
+          chunk.offset + at,
+          createHash("sha256")
+            .update(buffer.subarray(at, Math.min(at + blockSize, buffer.length)))
+            .digest(),
+        );
       }
     } finally {
       read.release();

@@ -3,5 +3,14 @@ export { DEFAULT_BLOCK_SIZE } from "./block-geometry";
 export { diskDigest } from "./disk-digest";
 export { ReadBackMismatchError } from "./errors";
 export { syncDisk } from "./sync-disk";
-export type { DiskDigest, DiskDigestOptions, SyncCheckpoint, SyncOptions, SyncProgress, SyncResult, VerifyOptions, VerifyResult } from "./types";
+export type {
+  DiskDigest,
+  DiskDigestOptions,
+  SyncCheckpoint,
+  SyncOptions,
+  SyncProgress,
+  SyncResult,
+  VerifyOptions,
+  VerifyResult,
+} from "./types";
 export { verifyDisk } from "./verify-disk";

@@ -38,7 +38,8 @@ async function pair(name: string): Promise<DiskPair> {
   const pair = await makePair(lab, name, SIZE, {
     common,
     source: async (disk) => {
-      for (let i = 0; i < CHANGED_BLOCKS; i++) await disk.write(Math.floor(random() * (SIZE / BLOCK)) * BLOCK, noise(BLOCK, 900 + i));
+      for (let i = 0; i < CHANGED_BLOCKS; i++)
+        await disk.write(Math.floor(random() * (SIZE / BLOCK)) * BLOCK, noise(BLOCK, 900 + i));
     },
   });
   // The transfer below opens the target itself, across the proxied link.
@@ -57,9 +58,20 @@ async function openTargetAcrossLink(p: DiskPair): Promise<Link> {
   const n = links++;
   const exportName = `link${n}`;
   await stopLeftoverStorageDaemon(lab.runDir, exportName);
-  const daemon = await startStorageDaemon({ files: [p.targetBase, p.targetOverlay], runDir: lab.runDir, exportName, writable: true });
+  const daemon = await startStorageDaemon({
+    files: [p.targetBase, p.targetOverlay],
+    runDir: lab.runDir,
+    exportName,
+    writable: true,
+  });
   const proxy = await LinkProxy.start(path.join(lab.runDir, `proxy${n}.sock`), daemon.socketPath);
-  const client = await NbdClient.connect({ socketPath: proxy.socketPath, exportName, metaContexts: ["base:allocation"], connectTimeoutMs: 5000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const client = await NbdClient.connect({
+    socketPath: proxy.socketPath,
+    exportName,
+    metaContexts: ["base:allocation"],
+    connectTimeoutMs: 5000,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  });
   const target = new NbdDiskHandle(client, daemon, `target across link ${n}`);
   return {
     target,
@@ -125,7 +137,9 @@ describe("R5: the link between the sites", () => {
     expect(run.noticedAfterMs).toBeLessThan(2 * REQUEST_TIMEOUT_MS + 1000);
     expect(run.resumed.resumedFrom).toBe(run.checkpoint.nextOffset);
     expect(run.verified.ok).toBe(true);
-    console.log(`[R5] stall: noticed after ${run.noticedAfterMs} ms (request timeout ${REQUEST_TIMEOUT_MS} ms); resumed from ${run.resumed.resumedFrom} bytes`);
+    console.log(
+      `[R5] stall: noticed after ${run.noticedAfterMs} ms (request timeout ${REQUEST_TIMEOUT_MS} ms); resumed from ${run.resumed.resumedFrom} bytes`,
+    );
   });
 
   it("slowed: the transfer goes through at the link's pace and the target equals the source", async () => {

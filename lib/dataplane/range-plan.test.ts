@@ -26,7 +26,17 @@ describe("RegionWindows", () => {
 
 describe("alignToBlocks and checkpointRanges", () => {
   it("grows regions to whole blocks, joins what then touches, and clips at a short last block", () => {
-    expect(alignToBlocks([{ offset: B + 1, length: 10 }, { offset: 2 * B + 5, length: 1 }, { offset: 10 * B - 1, length: 9 * B }], B, 10 * B + 512)).toEqual([
+    expect(
+      alignToBlocks(
+        [
+          { offset: B + 1, length: 10 },
+          { offset: 2 * B + 5, length: 1 },
+          { offset: 10 * B - 1, length: 9 * B },
+        ],
+        B,
+        10 * B + 512,
+      ),
+    ).toEqual([
       { offset: B, length: 2 * B },
       { offset: 9 * B, length: B + 512 },
     ]);
@@ -79,7 +89,12 @@ describe("workUnits", () => {
   const RANGE = 16 * B;
   const disk = 8 * RANGE;
   const units = (wanted: { offset: number; length: number }[]) => {
-    const planner = rangePlanner({ wanted, sourceData: [{ offset: 0, length: disk }], targetData: [{ offset: 0, length: disk }], chunkBytes: 4 * B });
+    const planner = rangePlanner({
+      wanted,
+      sourceData: [{ offset: 0, length: disk }],
+      targetData: [{ offset: 0, length: disk }],
+      chunkBytes: 4 * B,
+    });
     return [...workUnits(planner, checkpointRanges(0, disk, RANGE), RANGE)];
   };
 
@@ -90,7 +105,9 @@ describe("workUnits", () => {
 
   it("gathers sparse ranges until they hold a range's worth of wanted bytes, ending on range boundaries", () => {
     // Six blocks in each of the eight ranges: two ranges' worth (12) fit in one unit, a third would not (18 > 16).
-    const scattered = Array.from({ length: 8 }, (_, r) => Array.from({ length: 6 }, (_, b) => ({ offset: r * RANGE + b * 2 * B, length: B }))).flat();
+    const scattered = Array.from({ length: 8 }, (_, r) =>
+      Array.from({ length: 6 }, (_, b) => ({ offset: r * RANGE + b * 2 * B, length: B })),
+    ).flat();
     const all = units(scattered);
     expect(all.map((u) => u.range)).toEqual([0, 2, 4, 6].map((r) => ({ offset: r * RANGE, length: 2 * RANGE })));
     expect(all.every((u) => u.wantedBytes === 12 * B)).toBe(true);
@@ -98,7 +115,10 @@ describe("workUnits", () => {
   });
 
   it("skips ranges with nothing wanted: the unit after them covers them", () => {
-    const all = units([{ offset: B, length: B }, { offset: 5 * RANGE, length: B }]);
+    const all = units([
+      { offset: B, length: B },
+      { offset: 5 * RANGE, length: B },
+    ]);
     expect(all.map((u) => u.range)).toEqual([{ offset: 0, length: 6 * RANGE }]);
     expect(all[0]?.chunks.map((c) => c.offset)).toEqual([B, 5 * RANGE]);
   });

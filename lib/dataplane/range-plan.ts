@@ -28,7 +28,12 @@ export interface RangePlanner {
 }
 
 /** All arguments block aligned, sorted and non-overlapping; ranges must be planned in disk order. */
-export function rangePlanner(input: { wanted: Region[]; sourceData: Region[]; targetData: Region[]; chunkBytes: number }): RangePlanner {
+export function rangePlanner(input: {
+  wanted: Region[];
+  sourceData: Region[];
+  targetData: Region[];
+  chunkBytes: number;
+}): RangePlanner {
   const wanted = new RegionWindows(input.wanted);
   const sourceData = new RegionWindows(input.sourceData);
   const targetData = new RegionWindows(input.targetData);
@@ -41,7 +46,10 @@ export function rangePlanner(input: { wanted: Region[]; sourceData: Region[]; ta
       const targetWithData = intersectRegions(wantedHere, targetHere);
       const zeroRegions = intersectRegions(subtractRegions(wantedHere, sourceHere), targetHere);
       const targetInChunks = new RegionWindows(targetWithData);
-      const chunks = [...chunkRegions(readSource, input.chunkBytes)].map((c) => ({ ...c, targetReads: targetInChunks.take(c) }));
+      const chunks = [...chunkRegions(readSource, input.chunkBytes)].map((c) => ({
+        ...c,
+        targetReads: targetInChunks.take(c),
+      }));
       const wantedBytes = totalBytes(wantedHere);
       return {
         range,

@@ -58,7 +58,8 @@ export async function notZeroAfterZeroing(ctx: ReadBackContext, zeroed: readonly
       const { data } = read;
       for (let at = 0; at < data.length; at += ctx.blockSize) {
         const length = Math.min(ctx.blockSize, data.length - at);
-        if (!data.subarray(at, at + length).equals(zeroes.subarray(0, length))) bad.push({ offset: chunk.offset + at, length });
+        if (!data.subarray(at, at + length).equals(zeroes.subarray(0, length)))
+          bad.push({ offset: chunk.offset + at, length });
       }
     } finally {
       read.release();

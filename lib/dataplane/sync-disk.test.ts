@@ -4,7 +4,20 @@ import { sha256File } from "@/lib/providers/qemu/testing/images";
 import type { DiskHandle, Region } from "@/lib/providers/types";
 import { normalizeRegions } from "@/lib/dataplane/regions";
 import { type SyncProgress, type SyncResult, syncDisk, verifyDisk } from "./index";
-import { BLOCK, DiskLab, type DiskPair, MiB, RecordingDisk, bytesOf, fillNoise, layerExtents, makePair, noise, seededRandom, touches } from "./testing/disks";
+import {
+  BLOCK,
+  DiskLab,
+  type DiskPair,
+  MiB,
+  RecordingDisk,
+  bytesOf,
+  fillNoise,
+  layerExtents,
+  makePair,
+  noise,
+  seededRandom,
+  touches,
+} from "./testing/disks";
 
 const SIZE = 32 * MiB;
 const RANGE = 4 * MiB;
@@ -61,7 +74,9 @@ function randomPattern(seed: number, count = 40): Pattern {
   const random = seededRandom(seed);
   // Some blocks rewritten whole, some changed by a single 1 KiB write somewhere inside.
   const blocks = distinctBlocks(random, count, 0, DATA_END);
-  const changes = blocks.map((block, i) => (i % 2 === 0 ? { offset: block, length: BLOCK } : { offset: block + Math.floor(random() * 63) * 1024, length: 1024 }));
+  const changes = blocks.map((block, i) =>
+    i % 2 === 0 ? { offset: block, length: BLOCK } : { offset: block + Math.floor(random() * 63) * 1024, length: 1024 },
+  );
   return {
     source: async (disk) => {
       for (const [i, c] of changes.entries()) await disk.write(c.offset, noise(c.length, 1000 + i));
@@ -121,7 +136,9 @@ async function expectSynced(pair: DiskPair, changedBlocks: Region[]): Promise<vo
   expect(verified.targetDigest).toBe(verified.sourceDigest);
   expect(sha256File(pair.targetBase)).toBe(pair.targetBaseSha);
   for (const extent of await layerExtents(pair.targetOverlay)) {
-    expect(changedBlocks.some((b) => b.offset <= extent.offset && extent.offset + extent.length <= b.offset + b.length)).toBe(true);
+    expect(
+      changedBlocks.some((b) => b.offset <= extent.offset && extent.offset + extent.length <= b.offset + b.length),
+    ).toBe(true);
   }
 }
 
@@ -181,7 +198,13 @@ describe("syncDisk: full diff + transfer", () => {
 
     expect(target.io.zeroes).toEqual([zeroed]);
     expect(target.io.writes).toEqual([]);
-    expect(result).toMatchObject({ bytesWritten: 0, zeroCommands: 1, bytesZeroed: MiB, bytesChanged: MiB, zeroBytesSkipped: 16 * MiB });
+    expect(result).toMatchObject({
+      bytesWritten: 0,
+      zeroCommands: 1,
+      bytesZeroed: MiB,
+      bytesChanged: MiB,
+      zeroBytesSkipped: 16 * MiB,
+    });
     // Framing only: one digest per block both sides hold data in (15 MiB), one zero command, the maps.
     const digests = 8 * ((15 * MiB) / BLOCK);
     expect(result.bytesSent).toBeGreaterThanOrEqual(digests + 32);
@@ -230,7 +253,9 @@ describe("syncDisk: quick rollback (only the CBT regions)", () => {
     expect(result.targetBytesRead).toBe(regionBytes + result.bytesWritten);
     expect(result.sourceBytesRead).toBeLessThan(SIZE / 16);
     for (const read of [...source.io.reads, ...target.io.reads]) {
-      expect(regions.some((r) => r.offset <= read.offset && read.offset + read.length <= r.offset + r.length)).toBe(true);
+      expect(regions.some((r) => r.offset <= read.offset && read.offset + read.length <= r.offset + r.length)).toBe(
+        true,
+      );
     }
     expectSentWithinBudget(result, bytesOf(changedBlocks));
     await expectSynced(pair, changedBlocks);
@@ -253,9 +278,28 @@ describe("syncDisk: progress and refusals", () => {
     });
     const times = [started, ...reports.map((r) => r.at)];
     for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBeLessThan(1_000);
-    expect(reports.some((r) => r.phase === "transfer" && r.bytesScanned > 0 && r.bytesScanned < r.bytesToScan && r.rateBytesPerSec > 0 && r.etaSeconds !== null)).toBe(true);
-    expect(reports.at(-1)).toMatchObject({ phase: "transfer", bytesScanned: 14 * MiB, bytesToScan: 14 * MiB, etaSeconds: 0, bytesChanged: result.bytesChanged, bytesSent: result.bytesSent });
-    for (let i = 1; i < reports.length; i++) expect((reports[i] as SyncProgress).bytesScanned).toBeGreaterThanOrEqual((reports[i - 1] as SyncProgress).bytesScanned);
+    expect(
+      reports.some(
+        (r) =>
+          r.phase === "transfer" &&
+          r.bytesScanned > 0 &&
+          r.bytesScanned < r.bytesToScan &&
+          r.rateBytesPerSec > 0 &&
+          r.etaSeconds !== null,
+      ),
+    ).toBe(true);
+    expect(reports.at(-1)).toMatchObject({
+      phase: "transfer",
+      bytesScanned: 14 * MiB,
+      bytesToScan: 14 * MiB,
+      etaSeconds: 0,
+      bytesChanged: result.bytesChanged,
+      bytesSent: result.bytesSent,
+    });
+    for (let i = 1; i < reports.length; i++)
+      expect((reports[i] as SyncProgress).bytesScanned).toBeGreaterThanOrEqual(
+        (reports[i - 1] as SyncProgress).bytesScanned,
+      );
   });
 
   it("refuses disks of different sizes, a read-only target and a checkpoint of another geometry", async () => {
@@ -264,11 +308,26 @@ describe("syncDisk: progress and refusals", () => {
     const smallView = await lab.openRead([small]);
     const largeView = await lab.openRead([large]);
     const largeWritable = await lab.openWrite([await lab.image("large-work", SIZE, large)]);
-    await expect(syncDisk({ source: smallView, target: largeWritable })).rejects.toThrow(/differ in size \(source 16777216 bytes, target 33554432 bytes\)/);
+    await expect(syncDisk({ source: smallView, target: largeWritable })).rejects.toThrow(
+      /differ in size \(source 16777216 bytes, target 33554432 bytes\)/,
+    );
     await expect(syncDisk({ source: largeWritable, target: largeView })).rejects.toThrow(/read-only/);
-    const checkpoint = { version: 1 as const, blockSize: BLOCK, rangeBytes: RANGE, nextOffset: RANGE, bytesChanged: 0, bytesSent: 0 };
-    await expect(syncDisk({ source: largeView, target: largeWritable, checkpoint, blockSize: 4096 })).rejects.toThrow(/checkpoint was made with block size 65536/);
-    await expect(syncDisk({ source: largeView, target: largeWritable, checkpoint: { ...checkpoint, nextOffset: RANGE + BLOCK } })).rejects.toThrow(/not a range boundary/);
-    await expect(syncDisk({ source: largeView, target: largeWritable, blockSize: 1000 })).rejects.toThrow(/multiple of 512/);
+    const checkpoint = {
+      version: 1 as const,
+      blockSize: BLOCK,
+      rangeBytes: RANGE,
+      nextOffset: RANGE,
+      bytesChanged: 0,
+      bytesSent: 0,
+    };
+    await expect(syncDisk({ source: largeView, target: largeWritable, checkpoint, blockSize: 4096 })).rejects.toThrow(
+      /checkpoint was made with block size 65536/,
+    );
+    await expect(
+      syncDisk({ source: largeView, target: largeWritable, checkpoint: { ...checkpoint, nextOffset: RANGE + BLOCK } }),
+    ).rejects.toThrow(/not a range boundary/);
+    await expect(syncDisk({ source: largeView, target: largeWritable, blockSize: 1000 })).rejects.toThrow(
+      /multiple of 512/,
+    );
   });
 });

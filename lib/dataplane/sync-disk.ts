@@ -78,7 +78,12 @@ class DiskSync {
     this.slots = new Semaphore(this.settings.concurrency);
     this.writeSlots = new Semaphore(this.settings.concurrency * WRITES_PER_READ_SLOT);
     this.pool = new BufferPool(this.settings.chunkBytes);
-    this.meter = new ProgressMeter(options.onProgress, "scan", totalBytes(this.settings.wanted), this.settings.wantedBefore);
+    this.meter = new ProgressMeter(
+      options.onProgress,
+      "scan",
+      totalBytes(this.settings.wanted),
+      this.settings.wantedBefore,
+    );
     this.meter.bytesChanged = this.committed.bytesChanged;
     this.meter.bytesSent = this.committed.bytesSent;
   }
@@ -130,8 +135,10 @@ class DiskSync {
       // That wait may have been long: ask again.
       if (this.shouldStop()) break;
       const work = this.startRange(plan);
-      for (const zero of plan.zeroRegions) if (!this.failure) await this.startTask(work, () => this.zeroRegion(work, zero));
-      for (const chunk of plan.chunks) if (!this.failure) await this.startTask(work, (readDone) => this.syncChunk(work, chunk, readDone));
+      for (const zero of plan.zeroRegions)
+        if (!this.failure) await this.startTask(work, () => this.zeroRegion(work, zero));
+      for (const chunk of plan.chunks)
+        if (!this.failure) await this.startTask(work, (readDone) => this.syncChunk(work, chunk, readDone));
       // Chained: range k's checkpoint is never handed out before range k-1's.
       const done = previous.then(() => this.finishRange(work));
       finished.push(done);
@@ -141,7 +148,15 @@ class DiskSync {
   }
 
   private startRange(plan: RangePlan): RangeWork {
-    const work: RangeWork = { plan, tasks: [], written: [], zeroed: [], bytesChanged: 0, blocksChanged: 0, bytesSent: 0 };
+    const work: RangeWork = {
+      plan,
+      tasks: [],
+      written: [],
+      zeroed: [],
+      bytesChanged: 0,
+      blocksChanged: 0,
+      bytesSent: 0,
+    };
     this.counters.zeroBytesSkipped += plan.skippedBytes;
     this.meter.bytesScanned += plan.skippedBytes;
     this.send(work, plan.mapExtents * MAP_EXTENT_BYTES);
@@ -182,7 +197,12 @@ class DiskSync {
     try {
       const [source, parts] = await settleAll([
         pooled(this.source, chunk.offset, chunk.length),
-        settleAll(chunk.targetReads.map(async (r) => ({ offset: r.offset, data: await pooled(this.target, r.offset, r.length) }))),
+        settleAll(
+          chunk.targetReads.map(async (r) => ({
+            offset: r.offset,
+            data: await pooled(this.target, r.offset, r.length),
+          })),
+        ),
       ]);
       await this.applyChunk(work, chunk, source, parts, readDone);
     } finally {
@@ -191,7 +211,13 @@ class DiskSync {
     }
   }
 
-  private async applyChunk(work: RangeWork, chunk: ChunkPlan, source: Buffer, parts: { offset: number; data: Buffer }[], readDone: () => void): Promise<void> {
+  private async applyChunk(
+    work: RangeWork,
+    chunk: ChunkPlan,
+    source: Buffer,
+    parts: { offset: number; data: Buffer }[],
+    readDone: () => void,
+  ): Promise<void> {
     this.counters.sourceBytesRead += chunk.length;
     for (const part of parts) this.counters.targetBytesRead += part.data.length;
 
@@ -201,7 +227,14 @@ class DiskSync {
       await this.writeSlots.acquire();
       readDone();
       try {
-        await settleAll(diff.runs.map((run) => this.target.write(run.offset, source.subarray(run.offset - chunk.offset, run.offset - chunk.offset + run.length))));
+        await settleAll(
+          diff.runs.map((run) =>
+            this.target.write(
+              run.offset,
+              source.subarray(run.offset - chunk.offset, run.offset - chunk.offset + run.length),
+            ),
+          ),
+        );
       } finally {
         this.writeSlots.release();
       }
@@ -269,20 +302,27 @@ class DiskSync {
     const rewritten = await this.rewriteFromSource(work, badData);
     for (const region of badZeroes) await this.zeroCommand(work, region);
     await this.target.flush();
-    const stillBad = normalizeRegions([...(await readBackMismatches(ctx, rewritten)), ...(await notZeroAfterZeroing(ctx, badZeroes))]);
+    const stillBad = normalizeRegions([
+      ...(await readBackMismatches(ctx, rewritten)),
+      ...(await notZeroAfterZeroing(ctx, badZeroes)),
+    ]);
     if (stillBad.length > 0) throw new ReadBackMismatchError(stillBad[0] as Region, stillBad);
   }
 
   private async rewriteFromSource(work: RangeWork, regions: Region[]): Promise<WrittenRun[]> {
     const runs: WrittenRun[] = [];
-    await forEachConcurrently(chunkRegions(regions, this.settings.chunkBytes), this.settings.concurrency, async (piece) => {
-      const data = await this.source.read(piece.offset, piece.length);
-      this.counters.sourceBytesRead += piece.length;
-      await this.target.write(piece.offset, data);
-      this.counters.bytesWritten += piece.length;
-      this.send(work, RUN_HEADER_BYTES + piece.length);
-      runs.push({ ...piece, digests: blockDigests(data, this.settings.blockSize) });
-    });
+    await forEachConcurrently(
+      chunkRegions(regions, this.settings.chunkBytes),
+      this.settings.concurrency,
+      async (piece) => {
+        const data = await this.source.read(piece.offset, piece.length);
+        this.counters.sourceBytesRead += piece.length;
+        await this.target.write(piece.offset, data);
+        this.counters.bytesWritten += piece.length;
+        this.send(work, RUN_HEADER_BYTES + piece.length);
+        runs.push({ ...piece, digests: blockDigests(data, this.settings.blockSize) });
+      },
+    );
     return runs;
   }
 
@@ -330,4 +370,3 @@ class DiskSync {
     };
   }
 }
-

@@ -4,7 +4,18 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DiskHandle } from "@/lib/providers/types";
 import { ReadBackMismatchError, type SyncCheckpoint, syncDisk, verifyDisk } from "./index";
-import { BLOCK, DiskLab, type DiskPair, MiB, RecordingDisk, bytesOf, fillNoise, makePair, noise, seededRandom } from "./testing/disks";
+import {
+  BLOCK,
+  DiskLab,
+  type DiskPair,
+  MiB,
+  RecordingDisk,
+  bytesOf,
+  fillNoise,
+  makePair,
+  noise,
+  seededRandom,
+} from "./testing/disks";
 
 const SIZE = 32 * MiB;
 const RANGE = 2 * MiB;
@@ -21,7 +32,8 @@ beforeAll(async () => {
   const random = seededRandom(99);
   const picked = new Set<number>();
   for (let range = 0; range < SIZE / RANGE; range++) {
-    while (picked.size < ((range + 1) * CHANGED_BLOCKS) / (SIZE / RANGE)) picked.add(range * RANGE + Math.floor(random() * (RANGE / BLOCK)) * BLOCK);
+    while (picked.size < ((range + 1) * CHANGED_BLOCKS) / (SIZE / RANGE))
+      picked.add(range * RANGE + Math.floor(random() * (RANGE / BLOCK)) * BLOCK);
   }
   changedOffsets = [...picked].sort((a, b) => a - b);
 });
@@ -76,13 +88,23 @@ describe("interrupted and resumed", () => {
     expect(target.io.writes.every((w) => w.offset + w.length <= last.nextOffset)).toBe(true);
 
     const readsBefore = target.io.reads.length;
-    const resumed = await syncDisk({ source, target, rangeBytes: RANGE, checkpoint: last, onCheckpoint: async (cp) => void persisted.push(cp) });
+    const resumed = await syncDisk({
+      source,
+      target,
+      rangeBytes: RANGE,
+      checkpoint: last,
+      onCheckpoint: async (cp) => void persisted.push(cp),
+    });
     expect(resumed.resumedFrom).toBe(last.nextOffset);
     expect(resumed.rangesDone).toBe(SIZE / RANGE - last.nextOffset / RANGE);
     expect(target.io.reads.slice(readsBefore).every((r) => r.offset >= last.nextOffset)).toBe(true);
     // The counters carried over: the totals are those of one uninterrupted run.
     expect(resumed.bytesChanged).toBe(changedBytes());
-    expect(persisted.at(-1)).toMatchObject({ nextOffset: SIZE, bytesChanged: changedBytes(), bytesSent: resumed.bytesSent });
+    expect(persisted.at(-1)).toMatchObject({
+      nextOffset: SIZE,
+      bytesChanged: changedBytes(),
+      bytesSent: resumed.bytesSent,
+    });
     // Across both runs, each changed block was sent once.
     expect(bytesOf(target.io.writes)).toBe(changedBytes());
     await expectEqual(source, target);
@@ -130,7 +152,12 @@ describe("read-back", () => {
     const bad = changedOffsets.find((o) => o >= 5 * RANGE) as number;
     const target = new RecordingDisk(inner, { mangleWrite: corruptOneBlock(bad, Infinity) });
     const persisted: SyncCheckpoint[] = [];
-    const error = await syncDisk({ source, target, rangeBytes: RANGE, onCheckpoint: async (cp) => void persisted.push(cp) }).catch((e: unknown) => e);
+    const error = await syncDisk({
+      source,
+      target,
+      rangeBytes: RANGE,
+      onCheckpoint: async (cp) => void persisted.push(cp),
+    }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ReadBackMismatchError);
     expect((error as ReadBackMismatchError).region).toEqual({ offset: bad, length: BLOCK });

@@ -2,7 +2,16 @@
 // checkpoint from another configuration fails loudly instead of silently skipping unsynced ranges.
 import type { Region } from "@/lib/providers/types";
 import { intersectRegions, totalBytes } from "./regions";
-import { DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_RANGE_BYTES, alignToBlocks, checkBlockSize, checkConcurrency, checkSameSize, readChunkBytes } from "./block-geometry";
+import {
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_RANGE_BYTES,
+  alignToBlocks,
+  checkBlockSize,
+  checkConcurrency,
+  checkSameSize,
+  readChunkBytes,
+} from "./block-geometry";
 import type { SyncOptions } from "./types";
 
 export interface SyncSettings {
@@ -42,7 +51,12 @@ export function resolveSyncSettings(options: SyncOptions): SyncSettings {
       );
     }
     const next = checkpoint.nextOffset;
-    if (!Number.isSafeInteger(next) || next < 0 || next > diskBytes || (next % rangeBytes !== 0 && next !== diskBytes)) {
+    if (
+      !Number.isSafeInteger(next) ||
+      next < 0 ||
+      next > diskBytes ||
+      (next % rangeBytes !== 0 && next !== diskBytes)
+    ) {
       throw new Error(`the checkpoint's nextOffset ${next} is not a range boundary of this ${diskBytes}-byte disk`);
     }
     startOffset = next;

@@ -8,7 +8,11 @@ import { STRONG_DIGEST_BYTES, diskDigest } from "./disk-digest";
 import { ProgressMeter } from "./progress";
 import type { VerifyOptions, VerifyResult } from "./types";
 
-export async function verifyDisk(source: DiskHandle, target: DiskHandle, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyDisk(
+  source: DiskHandle,
+  target: DiskHandle,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   const startedAt = performance.now();
   const diskBytes = checkSameSize(source, target);
   const blockSize = checkBlockSize(options.blockSize ?? DEFAULT_BLOCK_SIZE);
@@ -27,7 +31,15 @@ export async function verifyDisk(source: DiskHandle, target: DiskHandle, options
     const mismatches: Region[] = [];
     for (let i = 0, at = 0; at < diskBytes; i++, at += blockSize) {
       const from = i * STRONG_DIGEST_BYTES;
-      if (ours.blockDigests.compare(theirs.blockDigests, from, from + STRONG_DIGEST_BYTES, from, from + STRONG_DIGEST_BYTES) !== 0) {
+      if (
+        ours.blockDigests.compare(
+          theirs.blockDigests,
+          from,
+          from + STRONG_DIGEST_BYTES,
+          from,
+          from + STRONG_DIGEST_BYTES,
+        ) !== 0
+      ) {
         mismatches.push({ offset: at, length: Math.min(blockSize, diskBytes - at) });
       }
     }

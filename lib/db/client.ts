@@ -24,7 +24,9 @@ export interface ConnectOptions {
 }
 
 export function connect(url: string, options: ConnectOptions = {}): Database {
-  const connection = options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : undefined;
+  const connection = options.idleInTransactionTimeoutMs
+    ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
+    : undefined;
   const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {}, connection });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };

@@ -35,7 +35,9 @@ async function binaries(): Promise<Binaries> {
   try {
     return (await import(/* webpackIgnore: true */ name)) as Binaries;
   } catch {
-    throw new Error(`No embedded PostgreSQL for ${process.platform}-${process.arch} (${name}); set DATABASE_URL to use your own server.`);
+    throw new Error(
+      `No embedded PostgreSQL for ${process.platform}-${process.arch} (${name}); set DATABASE_URL to use your own server.`,
+    );
   }
 }
 
@@ -59,7 +61,11 @@ async function serverUser(): Promise<{ uid?: number; gid?: number }> {
     return await ids();
   } catch {
     await run("groupadd", ["--system", "postgres"], {}).catch(() => {});
-    await run("useradd", ["--system", "--gid", "postgres", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"], {});
+    await run(
+      "useradd",
+      ["--system", "--gid", "postgres", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"],
+      {},
+    );
     return ids();
   }
 }
@@ -136,10 +142,21 @@ async function initCluster(bin: Binaries, clusterDir: string, password: string, 
       fs.chownSync(clusterDir, user.uid, user.gid);
       fs.chownSync(passwordFile, user.uid, user.gid);
     }
-    await run(bin.initdb, [`--pgdata=${clusterDir}`, "--auth=scram-sha-256", "--username=postgres", `--pwfile=${passwordFile}`, "--encoding=UTF8", "--locale=C"], {
-      ...user,
-      env: { ...process.env, LC_ALL: "C" },
-    });
+    await run(
+      bin.initdb,
+      [
+        `--pgdata=${clusterDir}`,
+        "--auth=scram-sha-256",
+        "--username=postgres",
+        `--pwfile=${passwordFile}`,
+        "--encoding=UTF8",
+        "--locale=C",
+      ],
+      {
+        ...user,
+        env: { ...process.env, LC_ALL: "C" },
+      },
+    );
   } finally {
     fs.rmSync(passwordFile, { force: true });
   }
@@ -173,19 +190,27 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       () => false,
     );
     if (answers) {
-      log(`Reusing the PostgreSQL server (pid ${leftover}) already running on this data folder (left by an earlier run or started by another failback command).`);
+      log(
+        `Reusing the PostgreSQL server (pid ${leftover}) already running on this data folder (left by an earlier run or started by another failback command).`,
+      );
       return { url, pid: leftover, adopted: true, stop: () => stopPostmaster(leftover) };
     }
-    log(`Stopping the PostgreSQL server (pid ${leftover}) left running by an earlier run: it does not answer on port ${options.port}.`);
+    log(
+      `Stopping the PostgreSQL server (pid ${leftover}) left running by an earlier run: it does not answer on port ${options.port}.`,
+    );
     await stopPostmaster(leftover);
   }
 
   const serverOptions = `-p ${options.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200`;
   try {
-    await run(bin.pg_ctl, ["start", "-D", clusterDir, "-w", "-t", "60", "-l", path.join(clusterDir, "server.log"), "-o", serverOptions], {
-      ...user,
-      cwd: clusterDir,
-    });
+    await run(
+      bin.pg_ctl,
+      ["start", "-D", clusterDir, "-w", "-t", "60", "-l", path.join(clusterDir, "server.log"), "-o", serverOptions],
+      {
+        ...user,
+        cwd: clusterDir,
+      },
+    );
   } catch (err) {
     throw new Error(
       `The embedded PostgreSQL did not start on 127.0.0.1:${options.port} (is the port taken?). Set FAILBACK_EMBEDDED_PG_PORT ` +

@@ -48,13 +48,17 @@ describe("migrations on real PostgreSQL", () => {
 
 describe("audit log is append-only", () => {
   it("accepts inserts", async () => {
-    const [row] = await sql`insert into audit_log (actor_label, action, outcome) values ('test', 'test.insert', 'ok') returning id`;
+    const [row] =
+      await sql`insert into audit_log (actor_label, action, outcome) values ('test', 'test.insert', 'ok') returning id`;
     expect(Number(row?.id)).toBeGreaterThan(0);
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE, even for the table owner", async () => {
-    const [row] = await sql`insert into audit_log (actor_label, action, outcome) values ('test', 'test.keep', 'ok') returning id`;
-    await expect(sql`update audit_log set action = 'changed' where id = ${row?.id}`).rejects.toThrow(/append-only: UPDATE refused/);
+    const [row] =
+      await sql`insert into audit_log (actor_label, action, outcome) values ('test', 'test.keep', 'ok') returning id`;
+    await expect(sql`update audit_log set action = 'changed' where id = ${row?.id}`).rejects.toThrow(
+      /append-only: UPDATE refused/,
+    );
     await expect(sql`delete from audit_log where id = ${row?.id}`).rejects.toThrow(/append-only: DELETE refused/);
     await expect(sql`truncate audit_log`).rejects.toThrow(/append-only: TRUNCATE refused/);
     const [kept] = await sql`select action from audit_log where id = ${row?.id}`;
@@ -65,10 +69,14 @@ describe("audit log is append-only", () => {
 describe("constraints that the engine relies on", () => {
   it("allow one live failback item per replica", async () => {
     const [site] = await sql`insert into sites (name) values ('constraint-site') returning id`;
-    const [host] = await sql`insert into hosts (site_id, name, provider_kind) values (${site?.id}, 'h', 'qemu') returning id`;
-    const [source] = await sql`insert into vms (host_id, external_id, name) values (${host?.id}, 'src', 'src') returning id`;
-    const [copy] = await sql`insert into vms (host_id, external_id, name) values (${host?.id}, 'rep', 'rep') returning id`;
-    const [replica] = await sql`insert into replicas (source_vm_id, replica_vm_id, state) values (${source?.id}, ${copy?.id}, 'failover') returning id`;
+    const [host] =
+      await sql`insert into hosts (site_id, name, provider_kind) values (${site?.id}, 'h', 'qemu') returning id`;
+    const [source] =
+      await sql`insert into vms (host_id, external_id, name) values (${host?.id}, 'src', 'src') returning id`;
+    const [copy] =
+      await sql`insert into vms (host_id, external_id, name) values (${host?.id}, 'rep', 'rep') returning id`;
+    const [replica] =
+      await sql`insert into replicas (source_vm_id, replica_vm_id, state) values (${source?.id}, ${copy?.id}, 'failover') returning id`;
     const [session] = await sql`insert into failback_sessions (switch_mode) values ('manual') returning id`;
     await sql`insert into failback_items (session_id, replica_id, target_kind) values (${session?.id}, ${replica?.id}, 'original')`;
     await expect(

@@ -88,7 +88,10 @@ export const signInAttempts = pgTable(
     succeeded: boolean("succeeded").notNull(),
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("sign_in_attempts_account_at").on(t.account, t.at), index("sign_in_attempts_client_at").on(t.client, t.at)],
+  (t) => [
+    index("sign_in_attempts_account_at").on(t.account, t.at),
+    index("sign_in_attempts_client_at").on(t.client, t.at),
+  ],
 );
 
 // ── estate ─────────────────────────────────────────────────────────────────────────────────────
@@ -312,7 +315,9 @@ export const switchSchedules = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex("switch_schedules_one_pending_per_session").on(t.sessionId).where(sql`state = 'pending'`),
+    uniqueIndex("switch_schedules_one_pending_per_session")
+      .on(t.sessionId)
+      .where(sql`state = 'pending'`),
     index("switch_schedules_run_at").on(t.runAt),
   ],
 );

@@ -15,7 +15,11 @@ export async function openToolDatabase(cfg: Config, log: (line: string) => void)
     await applyMigrations(cfg.databaseUrl);
     return { url: cfg.databaseUrl, release: async () => {} };
   }
-  const server = await startEmbeddedPostgres({ dir: path.join(cfg.dataDir, "postgres"), port: cfg.embeddedPostgresPort, log });
+  const server = await startEmbeddedPostgres({
+    dir: path.join(cfg.dataDir, "postgres"),
+    port: cfg.embeddedPostgresPort,
+    log,
+  });
   await applyMigrations(server.url);
   return { url: server.url, release: () => (server.adopted ? Promise.resolve() : server.stop()) };
 }

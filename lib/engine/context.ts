@@ -47,7 +47,11 @@ export interface ItemContext {
 }
 
 export async function loadVmOnHost(db: DbOrTx, vmId: string, guestCacheDir: string): Promise<VmOnHost> {
-  const [row] = await db.select({ vm: vms, host: hosts }).from(vms).innerJoin(hosts, eq(hosts.id, vms.hostId)).where(eq(vms.id, vmId));
+  const [row] = await db
+    .select({ vm: vms, host: hosts })
+    .from(vms)
+    .innerJoin(hosts, eq(hosts.id, vms.hostId))
+    .where(eq(vms.id, vmId));
   if (!row) throw new Error(`VM ${vmId} is not in the inventory`);
   return { vm: row.vm, host: row.host, provider: providerForHost(row.host, guestCacheDir), ext: row.vm.externalId };
 }
@@ -62,7 +66,11 @@ export async function loadItemContext(db: DbOrTx, itemId: string, guestCacheDir:
   if (!row) throw new Error(`failback item ${itemId} not found`);
   const replicaVm = await loadVmOnHost(db, row.replica.replicaVmId, guestCacheDir);
   const replicaDisks = await db.select().from(disks).where(eq(disks.vmId, replicaVm.vm.id)).orderBy(asc(disks.label));
-  const points = await db.select().from(restorePoints).where(eq(restorePoints.replicaId, row.replica.id)).orderBy(asc(restorePoints.seq));
+  const points = await db
+    .select()
+    .from(restorePoints)
+    .where(eq(restorePoints.replicaId, row.replica.id))
+    .orderBy(asc(restorePoints.seq));
   const target = row.item.targetVmId ? await loadVmOnHost(db, row.item.targetVmId, guestCacheDir) : null;
   let newLocation: ItemContext["newLocation"] = null;
   if (row.item.targetKind === "new_location") {
@@ -86,6 +94,7 @@ export async function loadItemContext(db: DbOrTx, itemId: string, guestCacheDir:
 
 /** The production VM, or an error naming the step that needed it (new_location before its VM exists). */
 export function requireTarget(ctx: ItemContext): VmOnHost {
-  if (!ctx.target) throw new Error("the production VM does not exist yet (new location: its creation step has not run)");
+  if (!ctx.target)
+    throw new Error("the production VM does not exist yet (new location: its creation step has not run)");
   return ctx.target;
 }

@@ -13,8 +13,22 @@ import { events, failbackSteps } from "@/lib/db/schema";
 import { seededRandom } from "@/lib/lab/content";
 import { testDatabase } from "@/lib/testing/db";
 import { Engine } from "./index";
-import { createTestLab, localTimeIn, sameContent, topFile, transferProgress, waitForItem, type TestLab } from "./testing/harness";
-import { checkLegalHistory, generateReplicaWrites, leftoverDaemons, missingWrites, watchNeverBothRunning } from "./testing/invariants";
+import {
+  createTestLab,
+  localTimeIn,
+  sameContent,
+  topFile,
+  transferProgress,
+  waitForItem,
+  type TestLab,
+} from "./testing/harness";
+import {
+  checkLegalHistory,
+  generateReplicaWrites,
+  leftoverDaemons,
+  missingWrites,
+  watchNeverBothRunning,
+} from "./testing/invariants";
 import { spawnWorker, type WorkerProcess } from "./testing/worker-process";
 import type { ItemState } from "@/lib/db/schema";
 
@@ -47,7 +61,13 @@ async function kill(w: WorkerProcess): Promise<void> {
 
 beforeAll(async () => {
   console.log(`[crash tests] seed ${seed} (set FAILBACK_CRASH_SEED to replay)`);
-  lab = await createTestLab(db, [vm("c-kill", [2, 2]), vm("c-effect", [1]), vm("c-stale", [4]), vm("c-sched", [1]), vm("c-range", [8])]);
+  lab = await createTestLab(db, [
+    vm("c-kill", [2, 2]),
+    vm("c-effect", [1]),
+    vm("c-stale", [4]),
+    vm("c-sched", [1]),
+    vm("c-range", [8]),
+  ]);
   engine = new Engine({ db, databaseUrl, guestCacheDir: path.join(dataDir, "guest-cache") });
 }, 240_000);
 
@@ -70,18 +90,33 @@ async function crashRepeatedly(itemId: string, kills: number, phase: "phase1" | 
   const figures: { killAfterMs: number; stateAtKill: string; stepAtKill: string; takeoverMs: number | null }[] = [];
   for (let i = 0; i < kills; i++) {
     const w = await worker({ FAILBACK_TEST_STEP_DELAY_MS: "300" });
-    const [{ maxId }] = (await db.select({ maxId: sql<number>`coalesce(max(${events.id}), 0)::int` }).from(events)) as [{ maxId: number }];
+    const [{ maxId }] = (await db.select({ maxId: sql<number>`coalesce(max(${events.id}), 0)::int` }).from(events)) as [
+      { maxId: number },
+    ];
     // Wait until this worker has the item (its first event), then until it runs the step this kill aims at.
     const claimedAt = await waitForEvent(itemId, maxId, 15_000);
-    const steps = await db.select({ seq: failbackSteps.seq }).from(failbackSteps).where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phase)));
+    const steps = await db
+      .select({ seq: failbackSteps.seq })
+      .from(failbackSteps)
+      .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phase)));
     await waitForRunningStep(itemId, phase, Math.floor((i * (steps.length - 1)) / kills), 30_000);
     const delay = Math.floor(random() * 450);
     await new Promise((r) => setTimeout(r, delay));
-    const [state] = (await db.execute(sql`select state, active_plan from failback_items where id = ${itemId}`)) as unknown as { state: string; active_plan: string | null }[];
-    const running = (await db.execute(sql`select name from failback_steps where item_id = ${itemId} and state = 'running'`)) as unknown as { name: string }[];
+    const [state] = (await db.execute(
+      sql`select state, active_plan from failback_items where id = ${itemId}`,
+    )) as unknown as { state: string; active_plan: string | null }[];
+    const running = (await db.execute(
+      sql`select name from failback_steps where item_id = ${itemId} and state = 'running'`,
+    )) as unknown as { name: string }[];
     await kill(w);
-    figures.push({ killAfterMs: delay, stateAtKill: `${state?.state}/${state?.active_plan}`, stepAtKill: running[0]?.name ?? "-", takeoverMs: claimedAt.takeoverMs });
-    if (until.includes(state?.state as ItemState)) throw new Error(`the phase ended after ${i + 1} of ${kills} kills: ${JSON.stringify(figures)}`);
+    figures.push({
+      killAfterMs: delay,
+      stateAtKill: `${state?.state}/${state?.active_plan}`,
+      stepAtKill: running[0]?.name ?? "-",
+      takeoverMs: claimedAt.takeoverMs,
+    });
+    if (until.includes(state?.state as ItemState))
+      throw new Error(`the phase ended after ${i + 1} of ${kills} kills: ${JSON.stringify(figures)}`);
   }
   const last = await worker();
   await waitForItem(db, itemId, until, 120_000);
@@ -89,13 +124,25 @@ async function crashRepeatedly(itemId: string, kills: number, phase: "phase1" | 
 }
 
 /** Waits until a step of `phase` at position `seq` or later is running. */
-async function waitForRunningStep(itemId: string, phase: "phase1" | "phase2", seq: number, timeoutMs: number): Promise<void> {
+async function waitForRunningStep(
+  itemId: string,
+  phase: "phase1" | "phase2",
+  seq: number,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const rows = await db
       .select({ seq: failbackSteps.seq })
       .from(failbackSteps)
-      .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phase), eq(failbackSteps.state, "running"), gte(failbackSteps.seq, seq)))
+      .where(
+        and(
+          eq(failbackSteps.itemId, itemId),
+          eq(failbackSteps.phase, phase),
+          eq(failbackSteps.state, "running"),
+          gte(failbackSteps.seq, seq),
+        ),
+      )
       .limit(1);
     if (rows[0]) return;
     await new Promise((r) => setTimeout(r, 5));
@@ -103,10 +150,18 @@ async function waitForRunningStep(itemId: string, phase: "phase1" | "phase2", se
   throw new Error(`no step of ${phase} at position ${seq} or later started running`);
 }
 
-async function waitForEvent(itemId: string, afterId: number, timeoutMs: number): Promise<{ takeoverMs: number | null }> {
+async function waitForEvent(
+  itemId: string,
+  afterId: number,
+  timeoutMs: number,
+): Promise<{ takeoverMs: number | null }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const rows = await db.select({ type: events.type, at: events.createdAt }).from(events).where(and(eq(events.itemId, itemId), gt(events.id, afterId))).limit(1);
+    const rows = await db
+      .select({ type: events.type, at: events.createdAt })
+      .from(events)
+      .where(and(eq(events.itemId, itemId), gt(events.id, afterId)))
+      .limit(1);
     if (rows[0]) return { takeoverMs: lastKillAt ? rows[0].at.getTime() - lastKillAt : null };
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -117,7 +172,12 @@ describe("crashes", () => {
   it("R1: kill -9 at random points in phase 1 and phase 2; the failback completes with I1–I4 and I6", async () => {
     const replicaId = lab.replicaIds["c-kill"] as string;
     const watcher = watchNeverBothRunning(lab.production, "c-kill", lab.dr, "c-kill-replica");
-    const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true, shutdownTimeoutSeconds: 2 });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "original" }],
+      switchMode: "manual",
+      powerOnAfter: true,
+      shutdownTimeoutSeconds: 2,
+    });
     const itemId = started.itemIds[0] as string;
     const phase1 = await crashRepeatedly(itemId, KILLS_PER_PHASE, "phase1", ["ready_to_switch"]);
     await kill(phase1.last);
@@ -126,12 +186,18 @@ describe("crashes", () => {
     const phase2 = await crashRepeatedly(itemId, KILLS_PER_PHASE, "phase2", ["switched"]);
     expect((await watcher.stop()).bothRunning).toBe(0);
     for (const disk of ["vda", "vdb"]) {
-      const compared = await sameContent(topFile(lab.production, "c-kill", disk), topFile(lab.dr, "c-kill-replica", disk));
+      const compared = await sameContent(
+        topFile(lab.production, "c-kill", disk),
+        topFile(lab.dr, "c-kill-replica", disk),
+      );
       expect(compared, compared.output).toMatchObject({ same: true });
     }
     expect(await missingWrites(lab.production, "c-kill", writes)).toEqual([]);
     await checkLegalHistory(db, itemId);
-    const resumed = await db.select({ payload: events.payload }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "step.started")));
+    const resumed = await db
+      .select({ payload: events.payload })
+      .from(events)
+      .where(and(eq(events.itemId, itemId), eq(events.type, "step.started")));
     const resumes = resumed.filter((e) => e.payload.resumed === true).length;
     await kill(phase2.last);
     expect(leftoverDaemons(lab.dir)).toEqual([]);
@@ -146,11 +212,21 @@ describe("crashes", () => {
 describe("a crash between a side effect and its commit", () => {
   it("R2: the effect is not repeated when the step runs again", async () => {
     const replicaId = lab.replicaIds["c-effect"] as string;
-    const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true, shutdownTimeoutSeconds: 2 });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "original" }],
+      switchMode: "manual",
+      powerOnAfter: true,
+      shutdownTimeoutSeconds: 2,
+    });
     const itemId = started.itemIds[0] as string;
     const protect1 = `fb-${started.sessionId.replace(/-/g, "").slice(0, 12)}-protect1`;
     const stepState = async (kind: string, phase: "phase1" | "phase2") =>
-      (await db.select().from(failbackSteps).where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.name, kind), eq(failbackSteps.phase, phase))))[0];
+      (
+        await db
+          .select()
+          .from(failbackSteps)
+          .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.name, kind), eq(failbackSteps.phase, phase)))
+      )[0];
 
     // The protective snapshot exists on the replica, but the database never heard of it.
     const first = await worker({ FAILBACK_TEST_CRASH_AFTER: "create_protective_snapshot:phase1" });
@@ -176,8 +252,12 @@ describe("a crash between a side effect and its commit", () => {
     await waitForItem(db, itemId, ["switched"]);
     await kill(fifth);
     // Powered on once: the same QEMU process, not a second boot.
-    expect(fs.readFileSync(path.join(lab.production.site.runDir("c-effect"), "qemu.pid"), "utf8").trim()).toBe(pidAfterCrash);
-    expect(await sameContent(topFile(lab.production, "c-effect", "vda"), topFile(lab.dr, "c-effect-replica", "vda"))).toMatchObject({ same: true });
+    expect(fs.readFileSync(path.join(lab.production.site.runDir("c-effect"), "qemu.pid"), "utf8").trim()).toBe(
+      pidAfterCrash,
+    );
+    expect(
+      await sameContent(topFile(lab.production, "c-effect", "vda"), topFile(lab.dr, "c-effect-replica", "vda")),
+    ).toMatchObject({ same: true });
     await checkLegalHistory(db, itemId);
   }, 180_000);
 });
@@ -185,7 +265,12 @@ describe("a crash between a side effect and its commit", () => {
 describe("a stale worker", () => {
   it("R3: stopped past its lease, then resumed after another took over, it gets no write accepted", async () => {
     const replicaId = lab.replicaIds["c-stale"] as string;
-    const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true, shutdownTimeoutSeconds: 2 });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "original" }],
+      switchMode: "manual",
+      powerOnAfter: true,
+      shutdownTimeoutSeconds: 2,
+    });
     const itemId = started.itemIds[0] as string;
     const stale = await worker({ FAILBACK_TEST_STEP_DELAY_MS: "1500" });
     const first = await waitForEvent(itemId, 0, 15_000);
@@ -193,14 +278,24 @@ describe("a stale worker", () => {
     await new Promise((r) => setTimeout(r, 2000));
     stale.signal("SIGSTOP");
     const stoppedAt = Date.now();
-    const [{ maxId }] = (await db.select({ maxId: sql<number>`coalesce(max(${events.id}), 0)::int` }).from(events)) as [{ maxId: number }];
-    const [staleEvent] = await db.select({ payload: events.payload }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "step.started"))).orderBy(asc(events.id)).limit(1);
+    const [{ maxId }] = (await db.select({ maxId: sql<number>`coalesce(max(${events.id}), 0)::int` }).from(events)) as [
+      { maxId: number },
+    ];
+    const [staleEvent] = await db
+      .select({ payload: events.payload })
+      .from(events)
+      .where(and(eq(events.itemId, itemId), eq(events.type, "step.started")))
+      .orderBy(asc(events.id))
+      .limit(1);
     const staleOwner = staleEvent?.payload.worker as string;
     expect(staleOwner).toBeTruthy();
 
     const fresh = await worker();
     await waitForItem(db, itemId, ["ready_to_switch"], 60_000);
-    const [takeover] = await db.select({ at: events.createdAt }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "worker.takeover")));
+    const [takeover] = await db
+      .select({ at: events.createdAt })
+      .from(events)
+      .where(and(eq(events.itemId, itemId), eq(events.type, "worker.takeover")));
     expect(takeover).toBeDefined();
     const takeoverMs = (takeover?.at.getTime() ?? 0) - stoppedAt;
 
@@ -215,7 +310,9 @@ describe("a stale worker", () => {
     await kill(stale);
     await kill(fresh);
     await checkLegalHistory(db, itemId);
-    console.log(`[crash tests] R3: takeover ${takeoverMs} ms after the stale worker stopped; 0 writes accepted from it after SIGCONT`);
+    console.log(
+      `[crash tests] R3: takeover ${takeoverMs} ms after the stale worker stopped; 0 writes accepted from it after SIGCONT`,
+    );
   }, 120_000);
 });
 
@@ -238,12 +335,17 @@ describe("a scheduled switch while workers restart", () => {
     await new Promise((r) => setTimeout(r, Math.max(0, runAt.getTime() + 500 - Date.now())));
     const [w2, w3] = await Promise.all([worker(), worker()]);
     await waitForItem(db, itemId, ["switched"], 60_000);
-    const fired = await db.select().from(events).where(and(eq(events.sessionId, started.sessionId), eq(events.type, "schedule.started")));
+    const fired = await db
+      .select()
+      .from(events)
+      .where(and(eq(events.sessionId, started.sessionId), eq(events.type, "schedule.started")));
     expect(fired).toHaveLength(1);
     const switches = await db
       .select({ at: events.createdAt })
       .from(events)
-      .where(and(eq(events.itemId, itemId), eq(events.type, "item.state"), sql`${events.payload}->>'to' = 'switching'`));
+      .where(
+        and(eq(events.itemId, itemId), eq(events.type, "item.state"), sql`${events.payload}->>'to' = 'switching'`),
+      );
     expect(switches).toHaveLength(1);
     const lateMs = (switches[0]?.at.getTime() ?? 0) - runAt.getTime();
     expect(lateMs).toBeGreaterThanOrEqual(0);
@@ -257,7 +359,11 @@ describe("a scheduled switch while workers restart", () => {
 describe("a crash in the middle of a transfer", () => {
   it("R1: resumes from the last checkpoint; what it sends again is bounded by the ranges in flight", async () => {
     const replicaId = lab.replicaIds["c-range"] as string;
-    const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: false });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "original" }],
+      switchMode: "manual",
+      powerOnAfter: false,
+    });
     const itemId = started.itemIds[0] as string;
     const rangeBytes = 4 * 1024 * 1024;
     let checkpointAtKill: { nextOffset: number } | null = null;
@@ -282,9 +388,17 @@ describe("a crash in the middle of a transfer", () => {
     const [done] = await db
       .select({ payload: events.payload })
       .from(events)
-      .where(and(eq(events.itemId, itemId), eq(events.type, "step.done"), sql`${events.payload}->>'kind' = 'transfer_changes'`));
+      .where(
+        and(
+          eq(events.itemId, itemId),
+          eq(events.type, "step.done"),
+          sql`${events.payload}->>'kind' = 'transfer_changes'`,
+        ),
+      );
     const detail = (done?.payload.detail ?? {}) as { resumedFromBytes?: number };
-    console.log(`[crash tests] R1 transfer: checkpoint at kill ${checkpointAtKill?.nextOffset ?? "none (the transfer finished first)"}; resumed from ${detail.resumedFromBytes} bytes; range ${rangeBytes} bytes`);
+    console.log(
+      `[crash tests] R1 transfer: checkpoint at kill ${checkpointAtKill?.nextOffset ?? "none (the transfer finished first)"}; resumed from ${detail.resumedFromBytes} bytes; range ${rangeBytes} bytes`,
+    );
     if (checkpointAtKill) {
       // Everything below the checkpoint was kept; at most the ranges in flight (2) are read and sent again.
       // (A checkpoint may land between our read and the kill: the resume point is at or just after it.)
@@ -292,7 +406,10 @@ describe("a crash in the middle of a transfer", () => {
       expect(detail.resumedFromBytes).toBeLessThanOrEqual(checkpointAtKill.nextOffset + rangeBytes);
     }
     // Production after phase 1 equals the replica frozen at t1 (its failover layer, below the protective snapshot).
-    const compared = await sameContent(topFile(lab.production, "c-range", "vda"), lab.dr.site.layerFile("c-range-replica", "vda", "failover"));
+    const compared = await sameContent(
+      topFile(lab.production, "c-range", "vda"),
+      lab.dr.site.layerFile("c-range-replica", "vda", "failover"),
+    );
     expect(compared, compared.output).toMatchObject({ same: true });
   }, 180_000);
 });

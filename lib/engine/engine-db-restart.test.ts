@@ -14,7 +14,13 @@ import { auditLog, events, failbackSteps } from "@/lib/db/schema";
 import { freePort } from "@/lib/testing/free-port";
 import { Engine } from "./index";
 import { createTestLab, sameContent, topFile, transferProgress, waitForItem, type TestLab } from "./testing/harness";
-import { checkLegalHistory, generateReplicaWrites, leftoverDaemons, missingWrites, watchNeverBothRunning } from "./testing/invariants";
+import {
+  checkLegalHistory,
+  generateReplicaWrites,
+  leftoverDaemons,
+  missingWrites,
+  watchNeverBothRunning,
+} from "./testing/invariants";
 import { spawnWorker, type WorkerProcess } from "./testing/worker-process";
 
 const admin = { userId: null, label: "r4-test" };
@@ -32,7 +38,9 @@ beforeAll(async () => {
   server = await startEmbeddedPostgres({ dir: pgDir, port, database: "failback_r4" });
   await applyMigrations(server.url);
   database = connect(server.url, { max: 4 });
-  lab = await createTestLab(database.db, [{ id: "r4-app", name: "r4-app", tinyGuest: false, guestAgent: false, diskUnits: [8] }]);
+  lab = await createTestLab(database.db, [
+    { id: "r4-app", name: "r4-app", tinyGuest: false, guestAgent: false, diskUnits: [8] },
+  ]);
   engine = new Engine({ db: database.db, databaseUrl: server.url, guestCacheDir: path.join(dataDir, "guest-cache") });
 }, 240_000);
 
@@ -58,13 +66,22 @@ describe("R4: PostgreSQL restarts mid-transfer", () => {
     const db = database.db;
     // Several ranges of 1 MiB, so that a checkpoint exists while the transfer still has work to do.
     const env = { FAILBACK_TRANSFER_RANGE_MIB: "1" };
-    workers.push(await spawnWorker({ databaseUrl: server.url, dataDir, env }), await spawnWorker({ databaseUrl: server.url, dataDir, env }));
+    workers.push(
+      await spawnWorker({ databaseUrl: server.url, dataDir, env }),
+      await spawnWorker({ databaseUrl: server.url, dataDir, env }),
+    );
     const alive = workers.map(() => true);
     workers.forEach((w, i) => void w.exited.then(() => (alive[i] = false)));
 
     const replicaId = lab.replicaIds["r4-app"] as string;
     const watcher = watchNeverBothRunning(lab.production, "r4-app", lab.dr, "r4-app-replica");
-    const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true, shutdownTimeoutSeconds: 5, reason: "test: R4" });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "original" }],
+      switchMode: "manual",
+      powerOnAfter: true,
+      shutdownTimeoutSeconds: 5,
+      reason: "test: R4",
+    });
     const itemId = started.itemIds[0] as string;
 
     // Stop the server as soon as the transfer has checkpointed part of the disk.
@@ -90,14 +107,18 @@ describe("R4: PostgreSQL restarts mid-transfer", () => {
     await engine.switchNow(admin, started.sessionId);
     await waitForItem(db, itemId, ["switched"], 120_000);
     expect((await watcher.stop()).bothRunning).toBe(0); // I3
-    const compared = await sameContent(topFile(lab.production, "r4-app", "vda"), topFile(lab.dr, "r4-app-replica", "vda"));
+    const compared = await sameContent(
+      topFile(lab.production, "r4-app", "vda"),
+      topFile(lab.dr, "r4-app-replica", "vda"),
+    );
     expect(compared, compared.output).toMatchObject({ same: true }); // I1
     expect(await missingWrites(lab.production, "r4-app", writes)).toEqual([]); // I2
     await engine.commit(admin, started.sessionId);
     await waitForItem(db, itemId, ["committed"], 60_000);
 
     // The workers lived through it: they reconnected rather than died.
-    for (const [i, w] of workers.entries()) expect(alive[i], `worker ${i} died:\n${w.output().slice(-3000)}`).toBe(true);
+    for (const [i, w] of workers.entries())
+      expect(alive[i], `worker ${i} died:\n${w.output().slice(-3000)}`).toBe(true);
     // No step was done twice (a duplicate job would run one again), and each was done once.
     const done = await db
       .select({ stepId: sql<string>`${events.payload}->>'stepId'` })
@@ -106,19 +127,44 @@ describe("R4: PostgreSQL restarts mid-transfer", () => {
       .orderBy(asc(events.id));
     const doneIds = done.map((d) => d.stepId);
     expect(new Set(doneIds).size).toBe(doneIds.length);
-    const steps = await db.select({ id: failbackSteps.id, state: failbackSteps.state }).from(failbackSteps).where(eq(failbackSteps.itemId, itemId));
-    expect(steps.filter((s) => s.state === "done").map((s) => s.id).sort()).toEqual([...doneIds].sort());
+    const steps = await db
+      .select({ id: failbackSteps.id, state: failbackSteps.state })
+      .from(failbackSteps)
+      .where(eq(failbackSteps.itemId, itemId));
+    expect(
+      steps
+        .filter((s) => s.state === "done")
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([...doneIds].sort());
     await checkLegalHistory(db, itemId); // I4
-    const audit = await db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.targetId, started.sessionId));
-    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["failback.start", "failback.switch_now", "failback.commit"])); // I5
+    const audit = await db
+      .select({ action: auditLog.action })
+      .from(auditLog)
+      .where(eq(auditLog.targetId, started.sessionId));
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining(["failback.start", "failback.switch_now", "failback.commit"]),
+    ); // I5
     expect(leftoverDaemons(lab.dir)).toEqual([]); // I6
 
-    const retried = await db.select({ payload: events.payload }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "step.failed")));
-    const takeovers = await db.select({ id: events.id }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "worker.takeover")));
+    const retried = await db
+      .select({ payload: events.payload })
+      .from(events)
+      .where(and(eq(events.itemId, itemId), eq(events.type, "step.failed")));
+    const takeovers = await db
+      .select({ id: events.id })
+      .from(events)
+      .where(and(eq(events.itemId, itemId), eq(events.type, "worker.takeover")));
     const [transferDone] = await db
       .select({ payload: events.payload })
       .from(events)
-      .where(and(eq(events.itemId, itemId), eq(events.type, "step.done"), sql`${events.payload}->>'kind' = 'transfer_changes'`));
+      .where(
+        and(
+          eq(events.itemId, itemId),
+          eq(events.type, "step.done"),
+          sql`${events.payload}->>'kind' = 'transfer_changes'`,
+        ),
+      );
     const resumedFrom = (transferDone?.payload.detail as { resumedFromBytes?: number } | undefined)?.resumedFromBytes;
     console.log(
       `[R4] server stopped ${atStop ? `mid-transfer (vda checkpoint at ${atStop.nextOffset} bytes)` : "after the transfer had finished"}; down ${downMs} ms; ` +

@@ -34,15 +34,30 @@ describe("data-to-move estimates", () => {
     expect(estimate.bytes).toBeGreaterThan(0);
     expect(estimate.bytes).toBeLessThan(2 * 16 * 1024 * 1024);
 
-    const started = await engine.start({ userId: null, label: "test" }, { items: [{ replicaId, target: "original" }], quickRollback: true, switchMode: "manual", powerOnAfter: false });
+    const started = await engine.start(
+      { userId: null, label: "test" },
+      { items: [{ replicaId, target: "original" }], quickRollback: true, switchMode: "manual", powerOnAfter: false },
+    );
     await waitForItem(db, started.itemIds[0] as string, ["ready_to_switch"]);
-    const [calculation] = await db.select().from(failbackSteps).where(and(eq(failbackSteps.itemId, started.itemIds[0] as string), eq(failbackSteps.name, "calculate_difference")));
+    const [calculation] = await db
+      .select()
+      .from(failbackSteps)
+      .where(
+        and(eq(failbackSteps.itemId, started.itemIds[0] as string), eq(failbackSteps.name, "calculate_difference")),
+      );
     const plans = (calculation?.checkpoint as { plans: { regions: { length: number }[] }[] }).plans;
     expect(plans.reduce((sum, p) => sum + p.regions.reduce((s, r) => s + r.length, 0), 0)).toBe(estimate.bytes);
 
-    const refreshed = await refreshEstimates(db, testGuestCacheDir(), { maxAgeMs: 0, limit: 100, only: Object.values(lab.replicaIds) });
+    const refreshed = await refreshEstimates(db, testGuestCacheDir(), {
+      maxAgeMs: 0,
+      limit: 100,
+      only: Object.values(lab.replicaIds),
+    });
     expect(refreshed).toBe(1);
-    const [other] = await db.select().from(replicas).where(eq(replicas.id, lab.replicaIds["x-other"] as string));
+    const [other] = await db
+      .select()
+      .from(replicas)
+      .where(eq(replicas.id, lab.replicaIds["x-other"] as string));
     expect(other?.estimatedAt).not.toBeNull();
     expect(other?.estimatedChangedBytes).toBeGreaterThan(0);
     const [inFailback] = await db.select().from(replicas).where(eq(replicas.id, replicaId));

@@ -52,24 +52,38 @@ describe("replica shutdown at the switch", () => {
       },
     );
     const [tinyItem, muteItem] = started.itemIds as [string, string];
-    await Promise.all([waitForItem(db, tinyItem, ["switched"], 150_000), waitForItem(db, muteItem, ["switched"], 150_000)]);
+    await Promise.all([
+      waitForItem(db, tinyItem, ["switched"], 150_000),
+      waitForItem(db, muteItem, ["switched"], 150_000),
+    ]);
     expect(await sessionState(db, started.sessionId)).toBe("switched");
 
     const shutdownOf = async (itemId: string) => {
       const [row] = await db
         .select({ payload: events.payload })
         .from(events)
-        .where(and(eq(events.itemId, itemId), eq(events.type, "step.done"), sql`${events.payload}->>'kind' = 'shutdown_replica'`));
+        .where(
+          and(
+            eq(events.itemId, itemId),
+            eq(events.type, "step.done"),
+            sql`${events.payload}->>'kind' = 'shutdown_replica'`,
+          ),
+        );
       return (row?.payload.detail ?? {}) as { path?: string; waitedMs?: number };
     };
     expect((await shutdownOf(tinyItem)).path).toBe("graceful");
     const mute = await shutdownOf(muteItem);
     expect(mute.path).toBe("timeout_forced");
     expect(mute.waitedMs).toBeGreaterThanOrEqual(6000);
-    const warnings = await db.select().from(events).where(and(eq(events.itemId, muteItem), eq(events.type, "replica.shutdown_timeout")));
+    const warnings = await db
+      .select()
+      .from(events)
+      .where(and(eq(events.itemId, muteItem), eq(events.type, "replica.shutdown_timeout")));
     expect(warnings).toHaveLength(1);
     for (const vm of ["g-tiny", "g-mute"]) {
-      expect(await sameContent(topFile(lab.production, vm, "vda"), topFile(lab.dr, `${vm}-replica`, "vda"))).toMatchObject({ same: true });
+      expect(
+        await sameContent(topFile(lab.production, vm, "vda"), topFile(lab.dr, `${vm}-replica`, "vda")),
+      ).toMatchObject({ same: true });
     }
   }, 200_000);
 });

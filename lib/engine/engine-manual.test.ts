@@ -18,7 +18,9 @@ let setup: TestEngine | undefined;
 const admin = { userId: null, label: "test-admin" };
 
 beforeAll(async () => {
-  setup = await startTestEngine(database, [{ id: "m-app", name: "m-app", tinyGuest: false, guestAgent: false, diskUnits: [1, 1] }]);
+  setup = await startTestEngine(database, [
+    { id: "m-app", name: "m-app", tinyGuest: false, guestAgent: false, diskUnits: [1, 1] },
+  ]);
   ({ lab, engine } = setup);
 });
 
@@ -45,7 +47,9 @@ describe("failback to the original VM with a manual switch", () => {
 
     // Illegal moves before the switch: typed errors, nothing changes.
     await expect(engine.commit(admin, started.sessionId)).rejects.toMatchObject({ code: "INVALID_STATE" });
-    await expect(engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(
+      engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true }),
+    ).rejects.toMatchObject({ code: "CONFLICT" });
 
     // Users keep working on the replica while it is ready to switch.
     const writes = await generateReplicaWrites(lab.dr, "m-app-replica", ["vda", "vdb"], 12, 7);
@@ -58,7 +62,10 @@ describe("failback to the original VM with a manual switch", () => {
     expect(await lab.dr.powerState("m-app-replica")).toBe("off");
     expect(await lab.production.powerState("m-app")).toBe("running");
     for (const disk of ["vda", "vdb"]) {
-      const compared = await sameContent(topFile(lab.production, "m-app", disk), topFile(lab.dr, "m-app-replica", disk));
+      const compared = await sameContent(
+        topFile(lab.production, "m-app", disk),
+        topFile(lab.dr, "m-app-replica", disk),
+      );
       expect(compared, compared.output).toMatchObject({ same: true });
     }
     expect(await missingWrites(lab.production, "m-app", writes)).toEqual([]);
@@ -73,7 +80,12 @@ describe("failback to the original VM with a manual switch", () => {
     const [afterCommit] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
     expect(afterCommit).toMatchObject({ state: "ready", replicationOnHold: false });
     await expect(engine.undo(admin, started.sessionId)).rejects.toMatchObject({ code: "INVALID_STATE" });
-    const audit = await db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.targetId, started.sessionId));
-    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["failback.start", "failback.switch_now", "failback.commit"]));
+    const audit = await db
+      .select({ action: auditLog.action })
+      .from(auditLog)
+      .where(eq(auditLog.targetId, started.sessionId));
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining(["failback.start", "failback.switch_now", "failback.commit"]),
+    );
   });
 });

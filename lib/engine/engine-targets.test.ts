@@ -8,7 +8,18 @@ import { failbackItems, failbackSteps, replicas, vms } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
 import type { Engine } from "./index";
 import { snapshotNames } from "./names";
-import { addRecoveredVm, eventTypes, localTimeIn, productionHostId, sameContent, snapshotCopy, stepGate, topFile, waitForItem, type TestLab } from "./testing/harness";
+import {
+  addRecoveredVm,
+  eventTypes,
+  localTimeIn,
+  productionHostId,
+  sameContent,
+  snapshotCopy,
+  stepGate,
+  topFile,
+  waitForItem,
+  type TestLab,
+} from "./testing/harness";
 import { startTestEngine, type TestEngine } from "./testing/test-engine";
 import { generateReplicaWrites, missingWrites, watchNeverBothRunning } from "./testing/invariants";
 
@@ -45,13 +56,23 @@ describe("every target and switch mode", () => {
     const [before] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
     const recoveredId = await addRecoveredVm(db, lab, "t-rec", "t-rec-restored");
     const watcher = watchNeverBothRunning(lab.production, "t-rec-restored", lab.dr, "t-rec-replica");
-    const started = await engine.start(admin, { items: [{ replicaId, target: "recovered", recoveredVmId: recoveredId }], switchMode: "auto", powerOnAfter: true, shutdownTimeoutSeconds: 3 });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "recovered", recoveredVmId: recoveredId }],
+      switchMode: "auto",
+      powerOnAfter: true,
+      shutdownTimeoutSeconds: 3,
+    });
     const itemId = started.itemIds[0] as string;
     await waitForItem(db, itemId, ["switched"]);
-    expect(await sameContent(topFile(lab.production, "t-rec-restored", "vda"), topFile(lab.dr, "t-rec-replica", "vda"))).toMatchObject({ same: true });
+    expect(
+      await sameContent(topFile(lab.production, "t-rec-restored", "vda"), topFile(lab.dr, "t-rec-replica", "vda")),
+    ).toMatchObject({ same: true });
     const [swapped] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
     expect(swapped?.sourceVmId).toBe(recoveredId);
-    const [oldSource] = await db.select().from(vms).where(eq(vms.id, before?.sourceVmId as string));
+    const [oldSource] = await db
+      .select()
+      .from(vms)
+      .where(eq(vms.id, before?.sourceVmId as string));
     expect(oldSource?.retiredAt).not.toBeNull();
 
     await engine.undo(admin, started.sessionId);
@@ -60,11 +81,18 @@ describe("every target and switch mode", () => {
     expect(await lab.production.powerState("t-rec-restored")).toBe("off");
     expect(await lab.dr.powerState("t-rec-replica")).toBe("running");
     // Back at its switch-time state: what production received at the switch.
-    expect(await sameContent(topFile(lab.dr, "t-rec-replica", "vda"), topFile(lab.production, "t-rec-restored", "vda"))).toMatchObject({ same: true });
-    expect((await lab.dr.listSnapshots("t-rec-replica")).map((s) => s.name).filter((n) => n.startsWith("fb-"))).toEqual([]);
+    expect(
+      await sameContent(topFile(lab.dr, "t-rec-replica", "vda"), topFile(lab.production, "t-rec-restored", "vda")),
+    ).toMatchObject({ same: true });
+    expect((await lab.dr.listSnapshots("t-rec-replica")).map((s) => s.name).filter((n) => n.startsWith("fb-"))).toEqual(
+      [],
+    );
     const [after] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
     expect(after).toMatchObject({ state: "failover", sourceVmId: before?.sourceVmId });
-    const [restored] = await db.select().from(vms).where(eq(vms.id, before?.sourceVmId as string));
+    const [restored] = await db
+      .select()
+      .from(vms)
+      .where(eq(vms.id, before?.sourceVmId as string));
     expect(restored?.retiredAt).toBeNull();
   });
 
@@ -90,7 +118,9 @@ describe("every target and switch mode", () => {
     const switchedAt = Date.now();
     expect(switchedAt).toBeGreaterThanOrEqual(runAt.getTime());
     expect((await lab.production.getVm("t-new-moved")).memoryMib).toBe(96);
-    expect(await sameContent(topFile(lab.production, "t-new-moved", "vda"), topFile(lab.dr, "t-new-replica", "vda"))).toMatchObject({ same: true });
+    expect(
+      await sameContent(topFile(lab.production, "t-new-moved", "vda"), topFile(lab.dr, "t-new-replica", "vda")),
+    ).toMatchObject({ same: true });
     expect(await missingWrites(lab.production, "t-new-moved", writes)).toEqual([]);
     expect(switched.targetVmId).not.toBeNull();
     const types = await eventTypes(db, started.sessionId);
@@ -104,9 +134,16 @@ describe("every target and switch mode", () => {
 
   it("cancel during phase 1 stops at a safe point and leaves production's base disks untouched", async () => {
     const replicaId = lab.replicaIds["t-cancel"] as string;
-    const before = await snapshotCopy(topFile(lab.production, "t-cancel", "vda"), path.join(lab.dir, "t-cancel-before.qcow2"));
+    const before = await snapshotCopy(
+      topFile(lab.production, "t-cancel", "vda"),
+      path.join(lab.dir, "t-cancel-before.qcow2"),
+    );
     holdNextTransfer = true;
-    const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], switchMode: "manual", powerOnAfter: true });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "original" }],
+      switchMode: "manual",
+      powerOnAfter: true,
+    });
     const itemId = started.itemIds[0] as string;
     await cancelGate.reached;
     await engine.cancel(admin, started.sessionId);
@@ -117,7 +154,9 @@ describe("every target and switch mode", () => {
     expect(await sameContent(topFile(lab.production, "t-cancel", "vda"), before)).toMatchObject({ same: true });
     const names = snapshotNames(started.sessionId);
     expect((await lab.production.listSnapshots("t-cancel")).map((s) => s.name)).not.toContain(names.work1);
-    expect((await lab.dr.listSnapshots("t-cancel-replica")).map((s) => s.name).filter((n) => n.startsWith("fb-"))).toEqual([]);
+    expect(
+      (await lab.dr.listSnapshots("t-cancel-replica")).map((s) => s.name).filter((n) => n.startsWith("fb-")),
+    ).toEqual([]);
     expect(await lab.dr.powerState("t-cancel-replica")).toBe("running");
     const [after] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
     expect(after?.state).toBe("failover");
@@ -127,22 +166,38 @@ describe("every target and switch mode", () => {
 
   it("quick rollback reads only the changed regions; undo from ready_to_switch merges the replica back while it runs", async () => {
     const replicaId = lab.replicaIds["t-undo"] as string;
-    const check = await engine.check({ items: [{ replicaId, target: "original" }], quickRollback: true, switchMode: "manual", powerOnAfter: true });
+    const check = await engine.check({
+      items: [{ replicaId, target: "original" }],
+      quickRollback: true,
+      switchMode: "manual",
+      powerOnAfter: true,
+    });
     expect(check.preflight[0]?.quickRollback).toEqual({ allowed: true });
-    const started = await engine.start(admin, { items: [{ replicaId, target: "original" }], quickRollback: true, switchMode: "manual", powerOnAfter: true });
+    const started = await engine.start(admin, {
+      items: [{ replicaId, target: "original" }],
+      quickRollback: true,
+      switchMode: "manual",
+      powerOnAfter: true,
+    });
     const itemId = started.itemIds[0] as string;
     await waitForItem(db, itemId, ["ready_to_switch"]);
-    const [transfer] = await db.select().from(failbackSteps).where(eq(failbackSteps.itemId, itemId)).then((rows) => rows.filter((s) => s.name === "calculate_difference"));
+    const [transfer] = await db
+      .select()
+      .from(failbackSteps)
+      .where(eq(failbackSteps.itemId, itemId))
+      .then((rows) => rows.filter((s) => s.name === "calculate_difference"));
     const plans = (transfer?.checkpoint as { plans: { regions: { length: number }[] | null }[] }).plans;
     const compared = plans.reduce((sum, p) => sum + (p.regions ?? []).reduce((s, r) => s + r.length, 0), 0);
     expect(plans.every((p) => p.regions !== null)).toBe(true);
     expect(compared).toBeGreaterThan(0);
-    expect(compared).toBeLessThan(16 * 1024 * 1024 / 2);
+    expect(compared).toBeLessThan((16 * 1024 * 1024) / 2);
 
     await engine.undo(admin, started.sessionId);
     await waitForItem(db, itemId, ["undone"]);
     expect(await lab.dr.powerState("t-undo-replica")).toBe("running");
-    expect((await lab.dr.listSnapshots("t-undo-replica")).map((s) => s.name).filter((n) => n.startsWith("fb-"))).toEqual([]);
+    expect(
+      (await lab.dr.listSnapshots("t-undo-replica")).map((s) => s.name).filter((n) => n.startsWith("fb-")),
+    ).toEqual([]);
     const [after] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
     expect(after?.state).toBe("failover");
     // Undo after undo: a typed refusal.

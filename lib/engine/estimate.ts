@@ -27,7 +27,11 @@ export async function estimateReplica(db: Db, replicaId: string, guestCacheDir: 
     return { bytes: null, note: "The source VM is running: its changes cannot be read from change tracking now." };
   }
   let bytes = 0;
-  for (const disk of await db.select().from(disks).where(eq(disks.vmId, replica.replicaVmId)).orderBy(asc(disks.label))) {
+  for (const disk of await db
+    .select()
+    .from(disks)
+    .where(eq(disks.vmId, replica.replicaVmId))
+    .orderBy(asc(disks.label))) {
     const changes = await changedSinceFailover(replicaVm, source, disk.label);
     if (!changes.available) return { bytes: null, note: changes.reason };
     bytes += totalBytes(changes.regions);
@@ -36,7 +40,11 @@ export async function estimateReplica(db: Db, replicaId: string, guestCacheDir: 
 }
 
 /** Refreshes the estimates of up to `limit` replicas in failover (not in a failback) older than `maxAgeMs`. */
-export async function refreshEstimates(db: Db, guestCacheDir: string, options: { maxAgeMs: number; limit: number; only?: string[] }): Promise<number> {
+export async function refreshEstimates(
+  db: Db,
+  guestCacheDir: string,
+  options: { maxAgeMs: number; limit: number; only?: string[] },
+): Promise<number> {
   const due = await db
     .select({ id: replicas.id })
     .from(replicas)
@@ -44,16 +52,35 @@ export async function refreshEstimates(db: Db, guestCacheDir: string, options: {
       and(
         eq(replicas.state, "failover"),
         options.only ? inArray(replicas.id, options.only) : undefined,
-        or(isNull(replicas.estimatedAt), lt(replicas.estimatedAt, sql`now() - ${`${options.maxAgeMs} milliseconds`}::interval`)),
+        or(
+          isNull(replicas.estimatedAt),
+          lt(replicas.estimatedAt, sql`now() - ${`${options.maxAgeMs} milliseconds`}::interval`),
+        ),
         // A failback under way owns the VMs' disks; its own progress says what moves.
-        notExists(db.select({ one: sql`1` }).from(failbackItems).where(and(eq(failbackItems.replicaId, replicas.id), sql`${failbackItems.state} not in ('committed', 'undone', 'cancelled')`))),
+        notExists(
+          db
+            .select({ one: sql`1` })
+            .from(failbackItems)
+            .where(
+              and(
+                eq(failbackItems.replicaId, replicas.id),
+                sql`${failbackItems.state} not in ('committed', 'undone', 'cancelled')`,
+              ),
+            ),
+        ),
       ),
     )
     .orderBy(sql`${replicas.estimatedAt} asc nulls first`)
     .limit(options.limit);
   for (const { id } of due) {
-    const estimate = await estimateReplica(db, id, guestCacheDir).catch((err: unknown) => ({ bytes: null, note: `not estimated: ${err instanceof Error ? err.message : String(err)}` }));
-    await db.update(replicas).set({ estimatedChangedBytes: estimate.bytes, estimateNote: estimate.note, estimatedAt: new Date() }).where(eq(replicas.id, id));
+    const estimate = await estimateReplica(db, id, guestCacheDir).catch((err: unknown) => ({
+      bytes: null,
+      note: `not estimated: ${err instanceof Error ? err.message : String(err)}`,
+    }));
+    await db
+      .update(replicas)
+      .set({ estimatedChangedBytes: estimate.bytes, estimateNote: estimate.note, estimatedAt: new Date() })
+      .where(eq(replicas.id, id));
   }
   return due.length;
 }

@@ -8,7 +8,14 @@ import * as commands from "./commands";
 import { checkFailback, startFailback, type StartedFailback } from "./start-session";
 import type { EngineActor } from "./types";
 
-export type { EngineActor, StartFailbackRequest, FailbackItemRequest, NewLocationOptions, SwitchMode, TargetKind } from "./types";
+export type {
+  EngineActor,
+  StartFailbackRequest,
+  FailbackItemRequest,
+  NewLocationOptions,
+  SwitchMode,
+  TargetKind,
+} from "./types";
 export { systemActor } from "./types";
 export type { CommandResult } from "./commands";
 export type { PreflightResult } from "./preflight";
@@ -17,7 +24,15 @@ export { startFailbackSchema } from "./start-session";
 export { startWorker, type Worker, type WorkerOptions } from "./worker";
 export { engineSettingsFromConfig, type EngineSettings } from "./settings";
 export { snapshotNames } from "./names";
-export { stepsOf, phaseOf, titleOfStep, type RunnablePlan, type PlannedStep, type StepKind, type PlanOptions } from "./plans";
+export {
+  stepsOf,
+  phaseOf,
+  titleOfStep,
+  type RunnablePlan,
+  type PlannedStep,
+  type StepKind,
+  type PlanOptions,
+} from "./plans";
 export { resolveSwitchTime } from "./switch-time";
 export { estimateReplica, refreshEstimates, type DataEstimate } from "./estimate";
 
@@ -43,7 +58,8 @@ export class Engine {
   async start(actor: EngineActor, raw: unknown): Promise<StartedFailback> {
     const started = await startFailback(this.options.db, actor, raw, this.options.guestCacheDir);
     await this.nudge(started.itemIds);
-    if (started.scheduleId && started.runAt) await this.queue.sendSchedule(started.scheduleId, started.runAt).catch(() => {});
+    if (started.scheduleId && started.runAt)
+      await this.queue.sendSchedule(started.scheduleId, started.runAt).catch(() => {});
     return started;
   }
 

@@ -8,12 +8,20 @@ import { appendEvent } from "@/lib/events/events";
 import { phaseOf, stepsOf, type PlanOptions, type RunnablePlan } from "./plans";
 import { sessionStateOf, terminalStates } from "./transitions";
 
-export function planOptionsOf(item: FailbackItem, session: { quickRollback: boolean; powerOnAfter: boolean }): PlanOptions {
+export function planOptionsOf(
+  item: FailbackItem,
+  session: { quickRollback: boolean; powerOnAfter: boolean },
+): PlanOptions {
   return { target: item.targetKind, quickRollback: session.quickRollback, powerOnAfter: session.powerOnAfter };
 }
 
 /** Records the plan's steps (pending) once: a plan started again after a crash finds its rows. */
-export async function ensurePlanSteps(tx: Tx, item: FailbackItem, plan: RunnablePlan, options: PlanOptions): Promise<void> {
+export async function ensurePlanSteps(
+  tx: Tx,
+  item: FailbackItem,
+  plan: RunnablePlan,
+  options: PlanOptions,
+): Promise<void> {
   const phase = phaseOf(plan);
   const steps = stepsOf(plan, options);
   await tx
@@ -55,7 +63,12 @@ export async function moveItem(
     .returning({ id: failbackItems.id });
   if (moved.length !== 1) return false;
   if (to !== item.state) {
-    await appendEvent(tx, { sessionId: item.sessionId, itemId: item.id, type: "item.state", payload: { from: item.state, to, why } });
+    await appendEvent(tx, {
+      sessionId: item.sessionId,
+      itemId: item.id,
+      type: "item.state",
+      payload: { from: item.state, to, why },
+    });
     await appendAudit(tx, {
       actorLabel,
       action: `failback.item.${to}`,
@@ -71,17 +84,28 @@ export async function moveItem(
 
 /** The session's state summarises its items; finishedAt is set once every item is finished. */
 export async function refreshSessionState(tx: Tx, sessionId: string): Promise<void> {
-  const items = await tx.select({ state: failbackItems.state }).from(failbackItems).where(eq(failbackItems.sessionId, sessionId));
+  const items = await tx
+    .select({ state: failbackItems.state })
+    .from(failbackItems)
+    .where(eq(failbackItems.sessionId, sessionId));
   const states = items.map((i) => i.state);
   const state = sessionStateOf(states);
   const finished = states.length > 0 && states.every((s) => terminalStates.includes(s));
   // "no key update": compatible with the key-share locks that inserting an event (a foreign key to the session)
   // takes, so two workers finishing items of one session at once queue here instead of deadlocking.
-  const [before] = await tx.select({ state: failbackSessions.state }).from(failbackSessions).where(eq(failbackSessions.id, sessionId)).for("no key update");
+  const [before] = await tx
+    .select({ state: failbackSessions.state })
+    .from(failbackSessions)
+    .where(eq(failbackSessions.id, sessionId))
+    .for("no key update");
   if (before?.state === state) return;
   await tx
     .update(failbackSessions)
-    .set({ state, updatedAt: new Date(), finishedAt: finished ? sql`coalesce(${failbackSessions.finishedAt}, now())` : null })
+    .set({
+      state,
+      updatedAt: new Date(),
+      finishedAt: finished ? sql`coalesce(${failbackSessions.finishedAt}, now())` : null,
+    })
     .where(eq(failbackSessions.id, sessionId));
   await appendEvent(tx, { sessionId, type: "session.state", payload: { from: before?.state, to: state } });
 }
@@ -91,5 +115,11 @@ export async function skipRemainingSteps(tx: Tx, itemId: string, plan: RunnableP
   await tx
     .update(failbackSteps)
     .set({ state: "skipped", finishedAt: new Date() })
-    .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phaseOf(plan)), inArray(failbackSteps.state, ["pending", "running", "failed"])));
+    .where(
+      and(
+        eq(failbackSteps.itemId, itemId),
+        eq(failbackSteps.phase, phaseOf(plan)),
+        inArray(failbackSteps.state, ["pending", "running", "failed"]),
+      ),
+    );
 }

@@ -35,11 +35,20 @@ export async function claimItem(db: Db, itemId: string, owner: string, leaseMs: 
     if (!row) return null;
     const [claimed] = await tx
       .update(failbackItems)
-      .set({ leaseOwner: owner, leaseAttempt: sql`${failbackItems.leaseAttempt} + 1`, leaseExpiresAt: expiresIn(leaseMs) })
+      .set({
+        leaseOwner: owner,
+        leaseAttempt: sql`${failbackItems.leaseAttempt} + 1`,
+        leaseExpiresAt: expiresIn(leaseMs),
+      })
       .where(
         and(
           eq(failbackItems.id, itemId),
-          or(isNull(failbackItems.leaseOwner), isNull(failbackItems.leaseExpiresAt), lt(failbackItems.leaseExpiresAt, sql`now()`), eq(failbackItems.leaseOwner, owner)),
+          or(
+            isNull(failbackItems.leaseOwner),
+            isNull(failbackItems.leaseExpiresAt),
+            lt(failbackItems.leaseExpiresAt, sql`now()`),
+            eq(failbackItems.leaseOwner, owner),
+          ),
         ),
       )
       .returning({ attempt: failbackItems.leaseAttempt });
@@ -79,5 +88,11 @@ export async function releaseItem(db: Db, lease: Lease): Promise<void> {
   await db
     .update(failbackItems)
     .set({ leaseOwner: null, leaseExpiresAt: null })
-    .where(and(eq(failbackItems.id, lease.itemId), eq(failbackItems.leaseOwner, lease.owner), eq(failbackItems.leaseAttempt, lease.attempt)));
+    .where(
+      and(
+        eq(failbackItems.id, lease.itemId),
+        eq(failbackItems.leaseOwner, lease.owner),
+        eq(failbackItems.leaseAttempt, lease.attempt),
+      ),
+    );
 }

@@ -55,18 +55,41 @@ export interface PlanOptions {
 export function phase1Plan(options: PlanOptions): PlannedStep[] {
   if (options.target === "new_location") {
     return [
-      { kind: "create_vm_at_new_location", title: "Create the VM at the new location from the replica's configuration" },
-      { kind: "create_working_snapshot", title: "Create the working failback snapshot on the new VM", snapshot: "work1" },
-      { kind: "create_protective_snapshot", title: "Create the protective snapshot on the replica (it keeps running)", snapshot: "protect1" },
+      {
+        kind: "create_vm_at_new_location",
+        title: "Create the VM at the new location from the replica's configuration",
+      },
+      {
+        kind: "create_working_snapshot",
+        title: "Create the working failback snapshot on the new VM",
+        snapshot: "work1",
+      },
+      {
+        kind: "create_protective_snapshot",
+        title: "Create the protective snapshot on the replica (it keeps running)",
+        snapshot: "protect1",
+      },
       { kind: "transfer_all", title: "Copy all replica data (zero regions travel as commands)", long: true },
-      { kind: "commit_working_snapshot", title: "Remove the working snapshot, committing its delta", snapshot: "work1" },
+      {
+        kind: "commit_working_snapshot",
+        title: "Remove the working snapshot, committing its delta",
+        snapshot: "work1",
+      },
       { kind: "mark_replica_state", title: "Replica is ready to switch", replicaState: "ready_to_switch" },
     ];
   }
   return [
     { kind: "power_off_production", title: "Power off the production VM if it runs" },
-    { kind: "create_working_snapshot", title: "Create the working failback snapshot on the production VM", snapshot: "work1" },
-    { kind: "create_protective_snapshot", title: "Create the protective snapshot on the replica (it keeps running)", snapshot: "protect1" },
+    {
+      kind: "create_working_snapshot",
+      title: "Create the working failback snapshot on the production VM",
+      snapshot: "work1",
+    },
+    {
+      kind: "create_protective_snapshot",
+      title: "Create the protective snapshot on the replica (it keeps running)",
+      snapshot: "protect1",
+    },
     {
       kind: "calculate_difference",
       title: options.quickRollback
@@ -81,22 +104,54 @@ export function phase1Plan(options: PlanOptions): PlannedStep[] {
 
 export function phase2Plan(options: PlanOptions): PlannedStep[] {
   return [
-    { kind: "create_working_snapshot", title: "Create the working failback snapshot on the production VM", snapshot: "work2" },
+    {
+      kind: "create_working_snapshot",
+      title: "Create the working failback snapshot on the production VM",
+      snapshot: "work2",
+    },
     { kind: "shutdown_replica", title: "Shut down the replica (guest shutdown, then power off)" },
-    { kind: "create_protective_snapshot", title: "Create the replica's switch-time protective snapshot", snapshot: "protect2" },
+    {
+      kind: "create_protective_snapshot",
+      title: "Create the replica's switch-time protective snapshot",
+      snapshot: "protect2",
+    },
     { kind: "transfer_changes_since_phase1", title: "Send the data the replica changed since phase 1", long: true },
-    { kind: "merge_protective_snapshot", title: "Remove the phase-1 protective snapshot from the replica", snapshot: "protect1" },
+    {
+      kind: "merge_protective_snapshot",
+      title: "Remove the phase-1 protective snapshot from the replica",
+      snapshot: "protect1",
+    },
     { kind: "commit_working_snapshot", title: "Remove the working snapshot, committing its delta", snapshot: "work2" },
-    { kind: "verify_production", title: "Verify every production block against the replica at switch time", long: true },
-    { kind: "mark_replica_state", title: "Replica state: failback (production CBT starts afresh)", replicaState: "failback" },
-    { kind: "swap_identity", title: "The new VM takes over the production identity", skipWhen: options.target === "original" ? "not_recovered_or_new" : undefined },
-    { kind: "power_on_production", title: "Power on the production VM", skipWhen: options.powerOnAfter ? undefined : "no_power_on" },
+    {
+      kind: "verify_production",
+      title: "Verify every production block against the replica at switch time",
+      long: true,
+    },
+    {
+      kind: "mark_replica_state",
+      title: "Replica state: failback (production CBT starts afresh)",
+      replicaState: "failback",
+    },
+    {
+      kind: "swap_identity",
+      title: "The new VM takes over the production identity",
+      skipWhen: options.target === "original" ? "not_recovered_or_new" : undefined,
+    },
+    {
+      kind: "power_on_production",
+      title: "Power on the production VM",
+      skipWhen: options.powerOnAfter ? undefined : "no_power_on",
+    },
   ];
 }
 
 export function commitPlan(): PlannedStep[] {
   return [
-    { kind: "keep_restore_point", title: "Keep the switch-time snapshot as a replica restore point", snapshot: "protect2" },
+    {
+      kind: "keep_restore_point",
+      title: "Keep the switch-time snapshot as a replica restore point",
+      snapshot: "protect2",
+    },
     { kind: "mark_replica_state", title: "Replica state: ready (replication resumes)", replicaState: "ready" },
   ];
 }
@@ -106,10 +161,22 @@ export function undoAfterSwitchPlan(options: PlanOptions): PlannedStep[] {
   return [
     { kind: "power_off_production", title: "Power off the production VM" },
     // Undo may start from an item stopped mid-switch: whatever phase 2 left is taken apart in order.
-    { kind: "discard_working_snapshot", title: "Discard the production working snapshot if one is left", snapshot: "work2" },
+    {
+      kind: "discard_working_snapshot",
+      title: "Discard the production working snapshot if one is left",
+      snapshot: "work2",
+    },
     { kind: "revert_replica", title: "Revert the replica to its switch-time snapshot", snapshot: "protect2" },
-    { kind: "merge_protective_snapshot", title: "Merge the phase-1 protective snapshot if it is still there", snapshot: "protect1" },
-    { kind: "restore_identity", title: "The original VM is production again", skipWhen: options.target === "original" ? "not_recovered_or_new" : undefined },
+    {
+      kind: "merge_protective_snapshot",
+      title: "Merge the phase-1 protective snapshot if it is still there",
+      snapshot: "protect1",
+    },
+    {
+      kind: "restore_identity",
+      title: "The original VM is production again",
+      skipWhen: options.target === "original" ? "not_recovered_or_new" : undefined,
+    },
     { kind: "power_on_replica", title: "Power on the replica" },
     { kind: "mark_replica_state", title: "Replica state: failover", replicaState: "failover" },
   ];
@@ -118,8 +185,16 @@ export function undoAfterSwitchPlan(options: PlanOptions): PlannedStep[] {
 /** Undo from ready_to_switch: the replica keeps running; its phase-1 snapshot is merged back. */
 export function undoBeforeSwitchPlan(): PlannedStep[] {
   return [
-    { kind: "discard_working_snapshot", title: "Discard the production working snapshot if one is left", snapshot: "work1" },
-    { kind: "merge_protective_snapshot", title: "Merge the phase-1 protective snapshot back (the replica keeps running)", snapshot: "protect1" },
+    {
+      kind: "discard_working_snapshot",
+      title: "Discard the production working snapshot if one is left",
+      snapshot: "work1",
+    },
+    {
+      kind: "merge_protective_snapshot",
+      title: "Merge the phase-1 protective snapshot back (the replica keeps running)",
+      snapshot: "protect1",
+    },
     { kind: "mark_replica_state", title: "Replica state: failover", replicaState: "failover" },
   ];
 }
@@ -129,13 +204,24 @@ export function cancelPhase1Plan(): PlannedStep[] {
   return [
     { kind: "stop_transfer", title: "Stop the transfer at a safe point" },
     { kind: "discard_working_snapshot", title: "Discard the production working snapshot", snapshot: "work1" },
-    { kind: "merge_protective_snapshot", title: "Merge the replica's phase-1 protective snapshot", snapshot: "protect1" },
+    {
+      kind: "merge_protective_snapshot",
+      title: "Merge the replica's phase-1 protective snapshot",
+      snapshot: "protect1",
+    },
     { kind: "mark_replica_state", title: "Replica state stays failover", replicaState: "failover" },
   ];
 }
 
 /** The plans an item runs, by name (stored on the item while it runs). */
-export const planNames = ["phase1", "phase2", "commit", "undo_after_switch", "undo_before_switch", "cancel_phase1"] as const;
+export const planNames = [
+  "phase1",
+  "phase2",
+  "commit",
+  "undo_after_switch",
+  "undo_before_switch",
+  "cancel_phase1",
+] as const;
 export type RunnablePlan = (typeof planNames)[number];
 
 export function stepsOf(plan: RunnablePlan, options: PlanOptions): PlannedStep[] {
@@ -177,7 +263,11 @@ export function isRunnablePlan(name: string | null): name is RunnablePlan {
 /** The title a recorded step is shown with (steps are stored by kind; titles depend on the item's options). */
 export function titleOfStep(phase: StepPhase, kind: string, options: PlanOptions): string {
   const plans: RunnablePlan[] =
-    phase === "undo" ? ["undo_after_switch", "undo_before_switch"] : phase === "cancel" ? ["cancel_phase1"] : [phase as RunnablePlan];
+    phase === "undo"
+      ? ["undo_after_switch", "undo_before_switch"]
+      : phase === "cancel"
+        ? ["cancel_phase1"]
+        : [phase as RunnablePlan];
   for (const plan of plans) {
     const found = stepsOf(plan, options).find((s) => s.kind === kind);
     if (found) return found.title;

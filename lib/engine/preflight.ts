@@ -26,20 +26,37 @@ export interface PreflightResult {
 
 /** Why change tracking cannot describe this replica's differences (it was not failed over from the latest restore point), or null. */
 export async function notFromLatestRestorePoint(db: DbOrTx, replica: Replica): Promise<string | null> {
-  const [latest] = await db.select().from(restorePoints).where(eq(restorePoints.replicaId, replica.id)).orderBy(desc(restorePoints.seq)).limit(1);
+  const [latest] = await db
+    .select()
+    .from(restorePoints)
+    .where(eq(restorePoints.replicaId, replica.id))
+    .orderBy(desc(restorePoints.seq))
+    .limit(1);
   if (!latest) return "The replica was never replicated.";
-  if (replica.failedOverFromRestorePointId !== latest.id) return `The replica was not failed over from the source's latest restore point (#${latest.seq}).`;
+  if (replica.failedOverFromRestorePointId !== latest.id)
+    return `The replica was not failed over from the source's latest restore point (#${latest.seq}).`;
   return null;
 }
 
-export async function quickRollbackAllowed(db: DbOrTx, replica: Replica, guestCacheDir: string): Promise<{ allowed: boolean; reason?: string }> {
+export async function quickRollbackAllowed(
+  db: DbOrTx,
+  replica: Replica,
+  guestCacheDir: string,
+): Promise<{ allowed: boolean; reason?: string }> {
   const notLatest = await notFromLatestRestorePoint(db, replica);
   if (notLatest) return { allowed: false, reason: notLatest };
   const source = await loadVmOnHost(db, replica.sourceVmId, guestCacheDir);
   const sourceDisks = await db.select().from(disks).where(eq(disks.vmId, source.vm.id));
   for (const disk of sourceDisks) {
-    const tracked = await source.provider.changedBlocks(source.ext, disk.label, { kind: "bitmap", name: sourceChangeTracking });
-    if (!tracked.available) return { allowed: false, reason: `The source's change tracking on ${disk.label} is not intact: ${tracked.reason}` };
+    const tracked = await source.provider.changedBlocks(source.ext, disk.label, {
+      kind: "bitmap",
+      name: sourceChangeTracking,
+    });
+    if (!tracked.available)
+      return {
+        allowed: false,
+        reason: `The source's change tracking on ${disk.label} is not intact: ${tracked.reason}`,
+      };
   }
   return { allowed: true };
 }
@@ -48,7 +65,13 @@ export async function quickRollbackAllowed(db: DbOrTx, replica: Replica, guestCa
  * Pre-flight for one replica. A host the product cannot drive (no provider settings, an unreachable
  * hypervisor) is a refusal with the reason, never an unexpected error.
  */
-export async function preflightItem(db: DbOrTx, request: FailbackItemRequest, index: number, quickRollback: boolean, guestCacheDir: string): Promise<PreflightResult> {
+export async function preflightItem(
+  db: DbOrTx,
+  request: FailbackItemRequest,
+  index: number,
+  quickRollback: boolean,
+  guestCacheDir: string,
+): Promise<PreflightResult> {
   try {
     return await preflightChecks(db, request, index, quickRollback, guestCacheDir);
   } catch (err) {
@@ -56,7 +79,13 @@ export async function preflightItem(db: DbOrTx, request: FailbackItemRequest, in
       replicaId: request.replicaId,
       replicaName: request.replicaId,
       ok: false,
-      refusals: [{ field: `items.${index}.replicaId`, code: "INVALID_STATE", message: `The hosts of this failback cannot be checked: ${err instanceof Error ? err.message : String(err)}` }],
+      refusals: [
+        {
+          field: `items.${index}.replicaId`,
+          code: "INVALID_STATE",
+          message: `The hosts of this failback cannot be checked: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      ],
       warnings: [],
       quickRollback: { allowed: false, reason: "The hosts could not be checked." },
       spaceNeededBytes: 0,
@@ -67,7 +96,13 @@ export async function preflightItem(db: DbOrTx, request: FailbackItemRequest, in
   }
 }
 
-async function preflightChecks(db: DbOrTx, request: FailbackItemRequest, index: number, quickRollback: boolean, guestCacheDir: string): Promise<PreflightResult> {
+async function preflightChecks(
+  db: DbOrTx,
+  request: FailbackItemRequest,
+  index: number,
+  quickRollback: boolean,
+  guestCacheDir: string,
+): Promise<PreflightResult> {
   const field = (name: string) => `items.${index}.${name}`;
   const result: PreflightResult = {
     replicaId: request.replicaId,
@@ -81,7 +116,8 @@ async function preflightChecks(db: DbOrTx, request: FailbackItemRequest, index: 
     targetVmId: null,
     sourceVmId: null,
   };
-  const refuse = (name: string, code: PreflightResult["refusals"][number]["code"], message: string) => result.refusals.push({ field: field(name), code, message });
+  const refuse = (name: string, code: PreflightResult["refusals"][number]["code"], message: string) =>
+    result.refusals.push({ field: field(name), code, message });
 
   const [replica] = await db.select().from(replicas).where(eq(replicas.id, request.replicaId));
   if (!replica) {
@@ -94,13 +130,36 @@ async function preflightChecks(db: DbOrTx, request: FailbackItemRequest, index: 
   const [live] = await db
     .select({ id: failbackItems.id, sessionId: failbackItems.sessionId })
     .from(failbackItems)
-    .where(and(eq(failbackItems.replicaId, replica.id), notInArray(failbackItems.state, ["committed", "undone", "cancelled"])));
+    .where(
+      and(
+        eq(failbackItems.replicaId, replica.id),
+        notInArray(failbackItems.state, ["committed", "undone", "cancelled"]),
+      ),
+    );
   if (live) refuse("replicaId", "CONFLICT", `${replicaVm.vm.name} is already in failback session ${live.sessionId}.`);
-  else if (replica.state !== "failover") refuse("replicaId", "INVALID_STATE", `${replicaVm.vm.name} is ${replica.state.replace(/_/g, " ")}, not in failover: failback starts only from failover.`);
-  const points = await db.select({ id: restorePoints.id }).from(restorePoints).where(eq(restorePoints.replicaId, replica.id)).limit(1);
-  if (points.length === 0) refuse("replicaId", "INVALID_STATE", `${replicaVm.vm.name} was never replicated: there is nothing to fail back from.`);
+  else if (replica.state !== "failover")
+    refuse(
+      "replicaId",
+      "INVALID_STATE",
+      `${replicaVm.vm.name} is ${replica.state.replace(/_/g, " ")}, not in failover: failback starts only from failover.`,
+    );
+  const points = await db
+    .select({ id: restorePoints.id })
+    .from(restorePoints)
+    .where(eq(restorePoints.replicaId, replica.id))
+    .limit(1);
+  if (points.length === 0)
+    refuse(
+      "replicaId",
+      "INVALID_STATE",
+      `${replicaVm.vm.name} was never replicated: there is nothing to fail back from.`,
+    );
 
-  const replicaDisks = await db.select().from(disks).where(eq(disks.vmId, replica.replicaVmId)).orderBy(asc(disks.label));
+  const replicaDisks = await db
+    .select()
+    .from(disks)
+    .where(eq(disks.vmId, replica.replicaVmId))
+    .orderBy(asc(disks.label));
   const diskBytes = replicaDisks.reduce((s, d) => s + d.sizeBytes, 0);
 
   let targetVmId: string | null = null;
@@ -110,7 +169,8 @@ async function preflightChecks(db: DbOrTx, request: FailbackItemRequest, index: 
     else {
       const [vm] = await db.select().from(vms).where(eq(vms.id, request.recoveredVmId));
       if (!vm) refuse("recoveredVmId", "NOT_FOUND", "No such VM.");
-      else if (vm.id === replica.replicaVmId) refuse("recoveredVmId", "VALIDATION", "The recovered VM cannot be the replica itself.");
+      else if (vm.id === replica.replicaVmId)
+        refuse("recoveredVmId", "VALIDATION", "The recovered VM cannot be the replica itself.");
       else if (vm.retiredAt) refuse("recoveredVmId", "INVALID_STATE", `${vm.name} is retired.`);
       else targetVmId = vm.id;
     }
@@ -122,8 +182,14 @@ async function preflightChecks(db: DbOrTx, request: FailbackItemRequest, index: 
     const targetDisks = await db.select().from(disks).where(eq(disks.vmId, targetVmId));
     for (const disk of replicaDisks) {
       const match = targetDisks.find((d) => d.label === disk.label);
-      if (!match) result.warnings.push(`Disk ${disk.label} exists on the replica but not on ${target.vm.name}: it will not be carried back.`);
-      else if (match.sizeBytes !== disk.sizeBytes) result.warnings.push(`Disk ${disk.label} was resized on the replica (${match.sizeBytes} → ${disk.sizeBytes} bytes): it will not be carried back.`);
+      if (!match)
+        result.warnings.push(
+          `Disk ${disk.label} exists on the replica but not on ${target.vm.name}: it will not be carried back.`,
+        );
+      else if (match.sizeBytes !== disk.sizeBytes)
+        result.warnings.push(
+          `Disk ${disk.label} was resized on the replica (${match.sizeBytes} → ${disk.sizeBytes} bytes): it will not be carried back.`,
+        );
     }
     result.spaceNeededBytes = diskBytes;
     result.spaceFreeBytes = await target.provider.freeSpaceBytes(target.ext).catch(() => null);
@@ -135,19 +201,33 @@ async function preflightChecks(db: DbOrTx, request: FailbackItemRequest, index: 
       const [host] = await db.select().from(hosts).where(eq(hosts.id, where.hostId));
       if (!host) refuse("newLocation.hostId", "NOT_FOUND", "No such host.");
       else {
-        const [clash] = await db.select({ id: vms.id }).from(vms).where(and(eq(vms.hostId, host.id), eq(vms.name, where.name)));
+        const [clash] = await db
+          .select({ id: vms.id })
+          .from(vms)
+          .where(and(eq(vms.hostId, host.id), eq(vms.name, where.name)));
         if (clash) refuse("newLocation.name", "CONFLICT", `A VM named ${where.name} exists on ${host.name} already.`);
         result.spaceNeededBytes = diskBytes;
-        result.spaceFreeBytes = await providerForHost(host, guestCacheDir).freeSpaceBytes("").catch(() => null);
+        result.spaceFreeBytes = await providerForHost(host, guestCacheDir)
+          .freeSpaceBytes("")
+          .catch(() => null);
       }
     }
   }
   if (result.spaceFreeBytes !== null && result.spaceFreeBytes < result.spaceNeededBytes) {
-    refuse("target", "INVALID_STATE", `Not enough space on the target: ${result.spaceNeededBytes} bytes needed, ${result.spaceFreeBytes} free.`);
+    refuse(
+      "target",
+      "INVALID_STATE",
+      `Not enough space on the target: ${result.spaceNeededBytes} bytes needed, ${result.spaceFreeBytes} free.`,
+    );
   }
 
   if (request.target === "original") result.quickRollback = await quickRollbackAllowed(db, replica, guestCacheDir);
-  if (quickRollback && !result.quickRollback.allowed) refuse("quickRollback", "VALIDATION", `Quick rollback is not available for ${replicaVm.vm.name}: ${result.quickRollback.reason}`);
+  if (quickRollback && !result.quickRollback.allowed)
+    refuse(
+      "quickRollback",
+      "VALIDATION",
+      `Quick rollback is not available for ${replicaVm.vm.name}: ${result.quickRollback.reason}`,
+    );
   result.ok = result.refusals.length === 0;
   return result;
 }

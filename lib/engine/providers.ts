@@ -7,9 +7,11 @@ import type { Provider } from "@/lib/providers/types";
 const instances = new Map<string, Provider>();
 
 export function providerForHost(host: Host, guestCacheDir: string): Provider {
-  if (host.providerKind !== "qemu") throw new Error(`host ${host.name}: the ${host.providerKind} provider is not available in this build`);
+  if (host.providerKind !== "qemu")
+    throw new Error(`host ${host.name}: the ${host.providerKind} provider is not available in this build`);
   const siteDir = host.connection.siteDir;
-  if (typeof siteDir !== "string" || !siteDir) throw new Error(`host ${host.name} has no siteDir in its connection settings`);
+  if (typeof siteDir !== "string" || !siteDir)
+    throw new Error(`host ${host.name} has no siteDir in its connection settings`);
   const key = `qemu:${siteDir}`;
   let provider = instances.get(key);
   if (!provider) {
@@ -22,6 +24,7 @@ export function providerForHost(host: Host, guestCacheDir: string): Provider {
 /** Where a qemu host keeps its VMs (new_location: the new VM's folder). */
 export function siteDirOf(host: Host): string {
   const siteDir = host.connection.siteDir;
-  if (typeof siteDir !== "string" || !siteDir) throw new Error(`host ${host.name} has no siteDir in its connection settings`);
+  if (typeof siteDir !== "string" || !siteDir)
+    throw new Error(`host ${host.name} has no siteDir in its connection settings`);
   return siteDir;
 }

@@ -79,7 +79,10 @@ class ItemRun {
   private async beat(): Promise<void> {
     try {
       const item = await fencedTx(this.deps.db, this.lease, async (tx) => {
-        const [row] = await tx.select({ cancel: failbackItems.cancelRequested, plan: failbackItems.activePlan }).from(failbackItems).where(eq(failbackItems.id, this.lease.itemId));
+        const [row] = await tx
+          .select({ cancel: failbackItems.cancelRequested, plan: failbackItems.activePlan })
+          .from(failbackItems)
+          .where(eq(failbackItems.id, this.lease.itemId));
         return row;
       });
       if (item?.cancel && item.plan === "phase1" && !this.cancelAsked) {
@@ -121,7 +124,12 @@ class ItemRun {
         const next = this.nextPlan(item);
         if (!next) return;
         await this.tx(async (tx) => {
-          const started = next === "phase1" ? itemStateAfter(item.state, "phase1_started") : next === "phase2" ? itemStateAfter(item.state, "switch_started") : item.state;
+          const started =
+            next === "phase1"
+              ? itemStateAfter(item.state, "phase1_started")
+              : next === "phase2"
+                ? itemStateAfter(item.state, "switch_started")
+                : item.state;
           if (!(await moveItem(tx, item, started, { activePlan: next }, `${next} started`))) return;
           await ensurePlanSteps(tx, item, next, planOptionsOf(item, item.session));
         });
@@ -151,9 +159,21 @@ class ItemRun {
     await this.tx(async (tx) => {
       const [item] = await tx.select().from(failbackItems).where(eq(failbackItems.id, this.lease.itemId));
       if (!item) return;
-      await appendEvent(tx, { sessionId: item.sessionId, itemId: item.id, type: "engine.error", level: "error", payload: { error: message } });
+      await appendEvent(tx, {
+        sessionId: item.sessionId,
+        itemId: item.id,
+        type: "engine.error",
+        level: "error",
+        payload: { error: message },
+      });
       if (["phase1", "switching", "switched", "ready_to_switch"].includes(item.state) && item.activePlan) {
-        await moveItem(tx, item, "needs_attention", { resumeState: item.state, attentionReason: message }, "engine error");
+        await moveItem(
+          tx,
+          item,
+          "needs_attention",
+          { resumeState: item.state, attentionReason: message },
+          "engine error",
+        );
       }
     });
   }
@@ -164,7 +184,9 @@ class ItemRun {
    */
   private async fenceHypervisorAccess(): Promise<void> {
     // An item whose VMs cannot be loaded fails its next step with the reason; nothing to fence here.
-    const ctx = await loadItemContext(this.deps.db, this.lease.itemId, this.deps.settings.guestCacheDir).catch(() => null);
+    const ctx = await loadItemContext(this.deps.db, this.lease.itemId, this.deps.settings.guestCacheDir).catch(
+      () => null,
+    );
     if (!ctx) return;
     let ended = 0;
     for (const vm of [ctx.replicaVm, ctx.target]) {
@@ -172,7 +194,13 @@ class ItemRun {
     }
     if (ended > 0) {
       await this.tx((tx) =>
-        appendEvent(tx, { sessionId: ctx.session.id, itemId: ctx.item.id, type: "worker.fenced", level: "warning", payload: { endedDiskAccess: ended, previousOwner: this.lease.takenOverFrom } }),
+        appendEvent(tx, {
+          sessionId: ctx.session.id,
+          itemId: ctx.item.id,
+          type: "worker.fenced",
+          level: "warning",
+          payload: { endedDiskAccess: ended, previousOwner: this.lease.takenOverFrom },
+        }),
       );
     }
   }
@@ -192,16 +220,36 @@ class ItemRun {
 
   private nextPlan(item: FailbackItem & { session: { switchMode: string } }): RunnablePlan | null {
     if (item.state === "pending") return "phase1";
-    if (item.state === "ready_to_switch" && (item.switchRequested || item.session.switchMode === "auto")) return "phase2";
+    if (item.state === "ready_to_switch" && (item.switchRequested || item.session.switchMode === "auto"))
+      return "phase2";
     return null;
   }
 
   private async switchToCancel(item: FailbackItem): Promise<void> {
     await this.tx(async (tx) => {
       await skipRemainingSteps(tx, item.id, "phase1");
-      if (!(await moveItem(tx, item, item.state, { activePlan: "cancel_phase1", cancelRequested: false }, "cancel requested"))) return;
-      await ensurePlanSteps(tx, item, "cancel_phase1", planOptionsOf(item, { quickRollback: false, powerOnAfter: false }));
-      await appendEvent(tx, { sessionId: item.sessionId, itemId: item.id, type: "plan.cancel", payload: { message: "Cancel: phase 1 stopped at a safe point." } });
+      if (
+        !(await moveItem(
+          tx,
+          item,
+          item.state,
+          { activePlan: "cancel_phase1", cancelRequested: false },
+          "cancel requested",
+        ))
+      )
+        return;
+      await ensurePlanSteps(
+        tx,
+        item,
+        "cancel_phase1",
+        planOptionsOf(item, { quickRollback: false, powerOnAfter: false }),
+      );
+      await appendEvent(tx, {
+        sessionId: item.sessionId,
+        itemId: item.id,
+        type: "plan.cancel",
+        payload: { message: "Cancel: phase 1 stopped at a safe point." },
+      });
     });
   }
 
@@ -213,14 +261,31 @@ class ItemRun {
     });
   }
 
-  private async runStep(item: FailbackItem, plan: RunnablePlan, row: FailbackStep, planned: PlannedStep, all: FailbackStep[]): Promise<"done" | "stopped"> {
+  private async runStep(
+    item: FailbackItem,
+    plan: RunnablePlan,
+    row: FailbackStep,
+    planned: PlannedStep,
+    all: FailbackStep[],
+  ): Promise<"done" | "stopped"> {
     const { settings } = this.deps;
     const base = { sessionId: item.sessionId, itemId: item.id };
-    const stepInfo = { stepId: row.id, kind: planned.kind, title: planned.title, phase: row.phase, seq: row.seq, worker: this.lease.owner, leaseAttempt: this.lease.attempt };
+    const stepInfo = {
+      stepId: row.id,
+      kind: planned.kind,
+      title: planned.title,
+      phase: row.phase,
+      seq: row.seq,
+      worker: this.lease.owner,
+      leaseAttempt: this.lease.attempt,
+    };
 
     if (planned.skipWhen) {
       await this.tx(async (tx) => {
-        await tx.update(failbackSteps).set({ state: "skipped", finishedAt: new Date() }).where(eq(failbackSteps.id, row.id));
+        await tx
+          .update(failbackSteps)
+          .set({ state: "skipped", finishedAt: new Date() })
+          .where(eq(failbackSteps.id, row.id));
         await appendEvent(tx, { ...base, type: "step.skipped", payload: { ...stepInfo, why: planned.skipWhen } });
       });
       return "done";
@@ -233,10 +298,16 @@ class ItemRun {
           .update(failbackSteps)
           .set({ state: "running", attempts: attempt, startedAt: row.startedAt ?? new Date() })
           .where(eq(failbackSteps.id, row.id));
-        await appendEvent(tx, { ...base, type: "step.started", payload: { ...stepInfo, attempt, resumed: checkpoint !== null } });
+        await appendEvent(tx, {
+          ...base,
+          type: "step.started",
+          payload: { ...stepInfo, attempt, resumed: checkpoint !== null },
+        });
       });
 
-      const progress = new ProgressWriter((payload) => this.tx((tx) => appendEvent(tx, { ...base, type: "step.progress", payload: { ...stepInfo, ...payload } })));
+      const progress = new ProgressWriter((payload) =>
+        this.tx((tx) => appendEvent(tx, { ...base, type: "step.progress", payload: { ...stepInfo, ...payload } })),
+      );
       const stepRunWith = (ctx: Awaited<ReturnType<typeof loadItemContext>>): StepRun => ({
         ctx,
         planned,
@@ -262,7 +333,9 @@ class ItemRun {
         await this.tx(async () => {});
         const ctx = await loadItemContext(this.deps.db, item.id, settings.guestCacheDir).catch((err: unknown) => {
           // The inventory no longer describes the item's VMs (removed or broken): retrying cannot help.
-          throw new PermanentStepError(`the item's VMs cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
+          throw new PermanentStepError(
+            `the item's VMs cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,
+          );
         });
         const outcome = await stepImpls[planned.kind](stepRunWith(ctx));
         await progress.flush();
@@ -273,7 +346,11 @@ class ItemRun {
             .update(failbackSteps)
             .set({ state: outcome.skipped ? "skipped" : "done", finishedAt: new Date(), lastError: null })
             .where(eq(failbackSteps.id, row.id));
-          await appendEvent(tx, { ...base, type: outcome.skipped ? "step.skipped" : "step.done", payload: { ...stepInfo, attempt, detail: outcome.detail ?? {} } });
+          await appendEvent(tx, {
+            ...base,
+            type: outcome.skipped ? "step.skipped" : "step.done",
+            payload: { ...stepInfo, attempt, detail: outcome.detail ?? {} },
+          });
         });
         return "done";
       } catch (err) {
@@ -299,8 +376,16 @@ class ItemRun {
             payload: { ...stepInfo, attempt, error: message, permanent },
           });
           if (givingUp) {
-            const current = (await tx.select().from(failbackItems).where(eq(failbackItems.id, item.id)))[0] as FailbackItem;
-            await moveItem(tx, current, itemStateAfter(current.state, "step_gave_up"), { resumeState: current.state, attentionReason: `${planned.title}: ${message}` }, "step gave up");
+            const current = (
+              await tx.select().from(failbackItems).where(eq(failbackItems.id, item.id))
+            )[0] as FailbackItem;
+            await moveItem(
+              tx,
+              current,
+              itemStateAfter(current.state, "step_gave_up"),
+              { resumeState: current.state, attentionReason: `${planned.title}: ${message}` },
+              "step gave up",
+            );
           }
         });
         if (givingUp) return "stopped";
@@ -313,17 +398,22 @@ class ItemRun {
 /** Retrying cannot fix these: a refused unsafe action, a verification mismatch, a provider's "invalid"/"unsupported"/"no space". */
 function isPermanent(err: unknown): boolean {
   if (err instanceof PermanentStepError) return true;
-  if (err instanceof ProviderError) return !err.transient && (err.kind === "invalid" || err.kind === "unsupported" || err.kind === "no_space");
+  if (err instanceof ProviderError)
+    return !err.transient && (err.kind === "invalid" || err.kind === "unsupported" || err.kind === "no_space");
   return false;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -342,10 +432,11 @@ class ProgressWriter {
     this.latest = payload;
     const wait = 1000 - (Date.now() - this.lastWrite);
     if (wait <= 0) this.push();
-    else this.timer ??= setTimeout(() => {
-      this.timer = null;
-      this.push();
-    }, wait);
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        this.push();
+      }, wait);
   }
 
   private push(): void {

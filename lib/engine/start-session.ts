@@ -23,7 +23,12 @@ export const startFailbackSchema = z
           newLocation: z
             .strictObject({
               hostId: uuid,
-              name: z.string().trim().min(1, "Name the new VM.").max(63).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "Letters, digits, spaces, dots, dashes and underscores only."),
+              name: z
+                .string()
+                .trim()
+                .min(1, "Name the new VM.")
+                .max(63)
+                .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "Letters, digits, spaces, dots, dashes and underscores only."),
               cpus: z.number().int().min(1).max(64).optional(),
               memoryMib: z.number().int().min(16).max(1_048_576).optional(),
               network: z.string().trim().min(1).max(64).optional(),
@@ -43,12 +48,20 @@ export const startFailbackSchema = z
   .superRefine((value, ctx) => {
     const seen = new Set<string>();
     value.items.forEach((item, i) => {
-      if (seen.has(item.replicaId)) ctx.addIssue({ code: "custom", path: ["items", i, "replicaId"], message: "This replica is listed twice." });
+      if (seen.has(item.replicaId))
+        ctx.addIssue({ code: "custom", path: ["items", i, "replicaId"], message: "This replica is listed twice." });
       seen.add(item.replicaId);
-      if (item.target === "recovered" && !item.recoveredVmId) ctx.addIssue({ code: "custom", path: ["items", i, "recoveredVmId"], message: "Choose the recovered VM." });
-      if (item.target === "new_location" && !item.newLocation) ctx.addIssue({ code: "custom", path: ["items", i, "newLocation"], message: "Choose the host and name of the new VM." });
+      if (item.target === "recovered" && !item.recoveredVmId)
+        ctx.addIssue({ code: "custom", path: ["items", i, "recoveredVmId"], message: "Choose the recovered VM." });
+      if (item.target === "new_location" && !item.newLocation)
+        ctx.addIssue({
+          code: "custom",
+          path: ["items", i, "newLocation"],
+          message: "Choose the host and name of the new VM.",
+        });
     });
-    if (value.switchMode === "scheduled" && !value.switchAt) ctx.addIssue({ code: "custom", path: ["switchAt"], message: "Choose the switch time and its time zone." });
+    if (value.switchMode === "scheduled" && !value.switchAt)
+      ctx.addIssue({ code: "custom", path: ["switchAt"], message: "Choose the switch time and its time zone." });
   });
 
 export interface StartedFailback {
@@ -90,7 +103,12 @@ export async function checkFailback(db: Db, raw: unknown, guestCacheDir: string,
   return { request, runAt, preflight, fields, code };
 }
 
-export async function startFailback(db: Db, actor: EngineActor, raw: unknown, guestCacheDir: string): Promise<StartedFailback> {
+export async function startFailback(
+  db: Db,
+  actor: EngineActor,
+  raw: unknown,
+  guestCacheDir: string,
+): Promise<StartedFailback> {
   const { request, runAt, preflight, fields, code } = await checkFailback(db, raw, guestCacheDir);
   if (code) {
     const first = Object.values(fields)[0]?.[0] ?? "The failback cannot start.";
@@ -126,7 +144,13 @@ export async function startFailback(db: Db, actor: EngineActor, raw: unknown, gu
           .returning({ id: failbackItems.id });
         itemIds.push((row as { id: string }).id);
         for (const warning of check.warnings) {
-          await appendEvent(tx, { sessionId: session.id, itemId: (row as { id: string }).id, type: "preflight.warning", level: "warning", payload: { message: warning } });
+          await appendEvent(tx, {
+            sessionId: session.id,
+            itemId: (row as { id: string }).id,
+            type: "preflight.warning",
+            level: "warning",
+            payload: { message: warning },
+          });
         }
       }
       let scheduleId: string | null = null;
@@ -140,7 +164,13 @@ export async function startFailback(db: Db, actor: EngineActor, raw: unknown, gu
       await appendEvent(tx, {
         sessionId: session.id,
         type: "session.created",
-        payload: { by: actor.label, items: itemIds.length, switchMode: request.switchMode, runAt: runAt?.toISOString() ?? null, timeZone: request.switchAt?.timeZone ?? null },
+        payload: {
+          by: actor.label,
+          items: itemIds.length,
+          switchMode: request.switchMode,
+          runAt: runAt?.toISOString() ?? null,
+          timeZone: request.switchAt?.timeZone ?? null,
+        },
       });
       await appendAudit(tx, {
         actorUserId: actor.userId,

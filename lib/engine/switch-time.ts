@@ -33,7 +33,14 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 /** The wall-clock fields of an instant in a zone, as if they were UTC (milliseconds). */
 function wallClockAsUtc(instant: number, zone: Intl.DateTimeFormat): number {
   const parts = Object.fromEntries(zone.formatToParts(new Date(instant)).map((p) => [p.type, p.value]));
-  return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
 }
 
 export function isKnownTimeZone(timeZone: string): boolean {
@@ -50,11 +57,31 @@ export function isKnownTimeZone(timeZone: string): boolean {
  */
 export function resolveSwitchTime(local: string, timeZone: string, now: Date = new Date()): SwitchTimeResult {
   const match = localPattern.exec(local);
-  if (!match) return { ok: false, error: { code: "INVALID_FORMAT", message: "Enter the date and time as YYYY-MM-DDTHH:MM." } };
-  if (!isKnownTimeZone(timeZone)) return { ok: false, error: { code: "UNKNOWN_ZONE", message: `${timeZone} is not a known time zone (use an IANA name such as Europe/Berlin).` } };
+  if (!match)
+    return { ok: false, error: { code: "INVALID_FORMAT", message: "Enter the date and time as YYYY-MM-DDTHH:MM." } };
+  if (!isKnownTimeZone(timeZone))
+    return {
+      ok: false,
+      error: {
+        code: "UNKNOWN_ZONE",
+        message: `${timeZone} is not a known time zone (use an IANA name such as Europe/Berlin).`,
+      },
+    };
   const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  const wanted = Date.UTC(y as number, (mo as number) - 1, d as number, h as number, mi as number, Number.isNaN(s) ? 0 : (s as number));
-  if (new Date(wanted).getUTCMonth() !== (mo as number) - 1 || new Date(wanted).getUTCDate() !== d || (h as number) > 23 || (mi as number) > 59) {
+  const wanted = Date.UTC(
+    y as number,
+    (mo as number) - 1,
+    d as number,
+    h as number,
+    mi as number,
+    Number.isNaN(s) ? 0 : (s as number),
+  );
+  if (
+    new Date(wanted).getUTCMonth() !== (mo as number) - 1 ||
+    new Date(wanted).getUTCDate() !== d ||
+    (h as number) > 23 ||
+    (mi as number) > 59
+  ) {
     return { ok: false, error: { code: "INVALID_FORMAT", message: `${local} is not a calendar date and time.` } };
   }
   const zone = formatter(timeZone);
@@ -67,7 +94,13 @@ export function resolveSwitchTime(local: string, timeZone: string, now: Date = n
   }
   const instants = [...candidates].sort((a, b) => a - b).map((t) => new Date(t));
   if (instants.length === 0) {
-    return { ok: false, error: { code: "NONEXISTENT_LOCAL_TIME", message: `${local} does not exist in ${timeZone} (the clocks skip that hour); choose another time.` } };
+    return {
+      ok: false,
+      error: {
+        code: "NONEXISTENT_LOCAL_TIME",
+        message: `${local} does not exist in ${timeZone} (the clocks skip that hour); choose another time.`,
+      },
+    };
   }
   if (instants.length > 1) {
     return {
@@ -81,7 +114,10 @@ export function resolveSwitchTime(local: string, timeZone: string, now: Date = n
   }
   const instant = instants[0] as Date;
   if (instant.getTime() <= now.getTime()) {
-    return { ok: false, error: { code: "IN_THE_PAST", message: `${local} ${timeZone} (${instant.toISOString()}) is in the past.` } };
+    return {
+      ok: false,
+      error: { code: "IN_THE_PAST", message: `${local} ${timeZone} (${instant.toISOString()}) is in the past.` },
+    };
   }
   return { ok: true, instant, timeZone };
 }

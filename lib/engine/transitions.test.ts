@@ -7,7 +7,8 @@ import { snapshotNames } from "./names";
 describe("item state machine", () => {
   it("walks the happy path of the behaviour page", () => {
     let s: ItemState = "pending";
-    for (const e of ["phase1_started", "phase1_done", "switch_started", "switch_done", "commit_done"] as const) s = itemStateAfter(s, e);
+    for (const e of ["phase1_started", "phase1_done", "switch_started", "switch_done", "commit_done"] as const)
+      s = itemStateAfter(s, e);
     expect(s).toBe("committed");
   });
 

@@ -16,7 +16,8 @@ export type EngineEvent =
   | "cancel_done"
   | "step_gave_up";
 
-export type PlanName = "phase1" | "phase2" | "commit" | "undo_after_switch" | "undo_before_switch" | "cancel_phase1" | "retry";
+export type PlanName =
+  "phase1" | "phase2" | "commit" | "undo_after_switch" | "undo_before_switch" | "cancel_phase1" | "retry";
 
 export class InvalidTransitionError extends Error {
   readonly code = "INVALID_STATE";
@@ -39,7 +40,12 @@ const eventTargets: Record<EngineEvent, Partial<Record<ItemState, ItemState>>> =
   commit_done: { switched: "committed" },
   undo_done: { ready_to_switch: "undone", switching: "undone", switched: "undone", needs_attention: "undone" },
   cancel_done: { pending: "cancelled", phase1: "cancelled", needs_attention: "cancelled" },
-  step_gave_up: { phase1: "needs_attention", switching: "needs_attention", switched: "needs_attention", ready_to_switch: "needs_attention" },
+  step_gave_up: {
+    phase1: "needs_attention",
+    switching: "needs_attention",
+    switched: "needs_attention",
+    ready_to_switch: "needs_attention",
+  },
 };
 
 export function itemStateAfter(state: ItemState, event: EngineEvent): ItemState {
@@ -81,7 +87,16 @@ export function planForCommand(state: ItemState, command: Command, stoppedIn?: "
 export function sessionStateOf(items: readonly ItemState[]): ItemState {
   if (items.length === 0) return "pending";
   if (items.includes("needs_attention")) return "needs_attention";
-  const order: ItemState[] = ["pending", "phase1", "ready_to_switch", "switching", "switched", "committed", "undone", "cancelled"];
+  const order: ItemState[] = [
+    "pending",
+    "phase1",
+    "ready_to_switch",
+    "switching",
+    "switched",
+    "committed",
+    "undone",
+    "cancelled",
+  ];
   const live = items.filter((s) => !terminalStates.includes(s));
   if (live.length) return live.reduce((a, b) => (order.indexOf(a) <= order.indexOf(b) ? a : b));
   if (items.every((s) => s === "committed")) return "committed";

@@ -49,7 +49,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     try {
       await runItem(deps, itemId);
     } catch (err) {
-      log(`item ${itemId}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      log(`item ${itemId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     } finally {
       running.delete(itemId);
     }
@@ -118,11 +118,18 @@ export async function itemsNeedingWork(db: Db): Promise<string[]> {
     .where(
       and(
         notInArray(failbackItems.state, ["committed", "undone", "cancelled", "needs_attention"]),
-        or(isNull(failbackItems.leaseOwner), isNull(failbackItems.leaseExpiresAt), lt(failbackItems.leaseExpiresAt, sql`now()`)),
+        or(
+          isNull(failbackItems.leaseOwner),
+          isNull(failbackItems.leaseExpiresAt),
+          lt(failbackItems.leaseExpiresAt, sql`now()`),
+        ),
         or(
           sql`${failbackItems.activePlan} is not null`,
           eq(failbackItems.state, "pending"),
-          and(eq(failbackItems.state, "ready_to_switch"), or(eq(failbackItems.switchRequested, true), eq(failbackSessions.switchMode, "auto"))),
+          and(
+            eq(failbackItems.state, "ready_to_switch"),
+            or(eq(failbackItems.switchRequested, true), eq(failbackSessions.switchMode, "auto")),
+          ),
         ),
       ),
     );
@@ -135,7 +142,12 @@ export async function itemsNeedingWork(db: Db): Promise<string[]> {
  */
 async function reconcileHypervisors(db: Db, guestCacheDir: string, log: (line: string) => void): Promise<void> {
   const live = await db
-    .select({ id: failbackItems.id, sessionId: failbackItems.sessionId, replicaVmId: sql<string>`(select replica_vm_id from replicas where id = ${failbackItems.replicaId})`, targetVmId: failbackItems.targetVmId })
+    .select({
+      id: failbackItems.id,
+      sessionId: failbackItems.sessionId,
+      replicaVmId: sql<string>`(select replica_vm_id from replicas where id = ${failbackItems.replicaId})`,
+      targetVmId: failbackItems.targetVmId,
+    })
     .from(failbackItems)
     .where(notInArray(failbackItems.state, ["committed", "undone", "cancelled"]));
   for (const item of live) {

@@ -21,14 +21,18 @@ describe("events", () => {
     const heard: string[] = [];
     const subscription = await listener.listen(eventsChannel, (payload) => heard.push(payload));
 
-    const first = await database.db.transaction((tx) => appendEvent(tx, { sessionId, type: "test.one", payload: { n: 1 } }));
+    const first = await database.db.transaction((tx) =>
+      appendEvent(tx, { sessionId, type: "test.one", payload: { n: 1 } }),
+    );
     await database.db
       .transaction(async (tx) => {
         await appendEvent(tx, { sessionId, type: "test.rolled_back" });
         throw new Error("roll back");
       })
       .catch(() => {});
-    const second = await database.db.transaction((tx) => appendEvent(tx, { sessionId, type: "test.two", payload: { n: 2 } }));
+    const second = await database.db.transaction((tx) =>
+      appendEvent(tx, { sessionId, type: "test.two", payload: { n: 2 } }),
+    );
     await new Promise((r) => setTimeout(r, 300));
     await subscription.unlisten();
 

@@ -25,7 +25,13 @@ export async function appendEvent(tx: DbOrTx, event: NewEvent): Promise<number> 
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${event.sessionId}, 0))`);
   const [row] = await tx
     .insert(events)
-    .values({ sessionId: event.sessionId, itemId: event.itemId ?? null, type: event.type, level: event.level ?? "info", payload: event.payload ?? {} })
+    .values({
+      sessionId: event.sessionId,
+      itemId: event.itemId ?? null,
+      type: event.type,
+      level: event.level ?? "info",
+      payload: event.payload ?? {},
+    })
     .returning({ id: events.id });
   // Delivered when the transaction commits, never for a rolled-back change.
   await tx.execute(sql`select pg_notify(${eventsChannel}, ${event.sessionId})`);

@@ -28,7 +28,9 @@ let viewerUser: TokenUser;
 const admin = { userId: null, label: "test-admin" };
 
 beforeAll(async () => {
-  setup = await startTestEngine(database, [{ id: "v-app", name: "v-app", tinyGuest: false, guestAgent: false, diskUnits: [1, 1] }]);
+  setup = await startTestEngine(database, [
+    { id: "v-app", name: "v-app", tinyGuest: false, guestAgent: false, diskUnits: [1, 1] },
+  ]);
   routes = await loadApiRoutes();
   viewerUser = await userWithToken(db, "viewer", "r9-viewer");
 });
@@ -52,7 +54,13 @@ interface Viewer {
 }
 
 /** One viewer: follows the stream until `stop`, reconnecting with Last-Event-ID whenever its connection ends. */
-async function follow(viewer: Viewer, sessionId: string, clientIp: string, dropAfter: number | null, stop: AbortSignal): Promise<void> {
+async function follow(
+  viewer: Viewer,
+  sessionId: string,
+  clientIp: string,
+  dropAfter: number | null,
+  stop: AbortSignal,
+): Promise<void> {
   while (!stop.aborted) {
     const connection = new AbortController();
     const abortConnection = () => connection.abort();
@@ -61,9 +69,15 @@ async function follow(viewer: Viewer, sessionId: string, clientIp: string, dropA
     viewer.connections += 1;
     try {
       const headers: Record<string, string> = lastId ? { "last-event-id": String(lastId) } : {};
-      const request = apiRequest(`/api/v1/sessions/${sessionId}/events`, { token: viewerUser.token, clientIp, headers, signal: connection.signal });
+      const request = apiRequest(`/api/v1/sessions/${sessionId}/events`, {
+        token: viewerUser.token,
+        clientIp,
+        headers,
+        signal: connection.signal,
+      });
       const response = await routes.events(request, { params: Promise.resolve({ id: sessionId }) });
-      if (response.status !== 200 || !response.body) throw new Error(`viewer refused: ${response.status} ${await response.text()}`);
+      if (response.status !== 200 || !response.body)
+        throw new Error(`viewer refused: ${response.status} ${await response.text()}`);
       const answeredAt = Date.now();
       let inThisConnection = 0;
       for await (const message of readServerSentEvents(response.body)) {
@@ -91,7 +105,11 @@ async function watchVisibility(stop: AbortSignal): Promise<Map<number, number>> 
   const [latest] = await db.select({ id: max(events.id) }).from(events);
   let lastId = latest?.id ?? 0;
   while (!stop.aborted) {
-    for (const row of await db.select({ id: events.id }).from(events).where(gt(events.id, lastId)).orderBy(asc(events.id))) {
+    for (const row of await db
+      .select({ id: events.id })
+      .from(events)
+      .where(gt(events.id, lastId))
+      .orderBy(asc(events.id))) {
       seenAt.set(row.id, Date.now());
       lastId = row.id;
     }
@@ -122,7 +140,15 @@ describe("R9: many viewers of one failback", () => {
     const itemId = started.itemIds[0] as string;
 
     const viewers: Viewer[] = Array.from({ length: VIEWERS }, () => ({ ids: [], deliveries: [], connections: 0 }));
-    const following = viewers.map((viewer, i) => follow(viewer, sessionId, `10.9.${Math.floor(i / 200)}.${(i % 200) + 1}`, i % 5 === 0 ? DROP_AFTER : null, stop.signal));
+    const following = viewers.map((viewer, i) =>
+      follow(
+        viewer,
+        sessionId,
+        `10.9.${Math.floor(i / 200)}.${(i % 200) + 1}`,
+        i % 5 === 0 ? DROP_AFTER : null,
+        stop.signal,
+      ),
+    );
 
     await waitForItem(db, itemId, ["ready_to_switch"]);
     await engine.switchNow(admin, sessionId);
@@ -134,7 +160,8 @@ describe("R9: many viewers of one failback", () => {
     const stored = (await eventsAfter(db, sessionId, 0, 10_000)).map((e) => e.id);
     const lastId = stored.at(-1);
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && viewers.some((v) => v.ids.at(-1) !== lastId)) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && viewers.some((v) => v.ids.at(-1) !== lastId))
+      await new Promise((r) => setTimeout(r, 100));
     stop.abort();
     await Promise.all(following);
     const seenAt = await visibility;
@@ -146,13 +173,17 @@ describe("R9: many viewers of one failback", () => {
 
     // Live deliveries: the event became visible once the viewer's connection was answered. (A hundred viewers
     // signing in at once take a few hundred milliseconds here: that is connecting, not delivery.)
-    const latencies = viewers.flatMap((v) => v.deliveries.flatMap((d) => {
-      const visibleAt = seenAt.get(d.id);
-      return visibleAt !== undefined && visibleAt > d.answeredAt ? [Math.max(0, d.at - visibleAt)] : [];
-    }));
+    const latencies = viewers.flatMap((v) =>
+      v.deliveries.flatMap((d) => {
+        const visibleAt = seenAt.get(d.id);
+        return visibleAt !== undefined && visibleAt > d.answeredAt ? [Math.max(0, d.at - visibleAt)] : [];
+      }),
+    );
     const p50 = percentile(latencies, 50);
     const p95 = percentile(latencies, 95);
-    console.log(`R9: ${VIEWERS} viewers, ${stored.length} events, ${latencies.length} live deliveries: p50 ${p50} ms, p95 ${p95} ms, max ${Math.max(...latencies)} ms`);
+    console.log(
+      `R9: ${VIEWERS} viewers, ${stored.length} events, ${latencies.length} live deliveries: p50 ${p50} ms, p95 ${p95} ms, max ${Math.max(...latencies)} ms`,
+    );
     expect(latencies.length).toBeGreaterThan(VIEWERS * 10);
     expect(p95).toBeLessThanOrEqual(1000);
   });

@@ -76,7 +76,15 @@ function fanout(): Promise<EventFanout> {
 }
 
 export function formatEvent(event: Event): string {
-  const data = JSON.stringify({ id: event.id, sessionId: event.sessionId, itemId: event.itemId, type: event.type, level: event.level, payload: event.payload, createdAt: event.createdAt });
+  const data = JSON.stringify({
+    id: event.id,
+    sessionId: event.sessionId,
+    itemId: event.itemId,
+    type: event.type,
+    level: event.level,
+    payload: event.payload,
+    createdAt: event.createdAt,
+  });
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${data}\n\n`;
 }
 

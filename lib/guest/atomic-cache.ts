@@ -49,21 +49,27 @@ export async function ensureCachedDir<T>(o: EnsureCachedDirOptions<T>): Promise<
   const lockPath = path.join(root, `${o.name}.lock`);
   const stagingPrefix = `.${o.name}-build-`;
 
-  return withLock(lockPath, log, o.lockTimeoutMs ?? 20 * 60_000, () => o.read(finalDir), async () => {
-    // Someone may have finished between our first look and our taking the lock.
-    const again = await o.read(finalDir);
-    if (again !== null) return again;
-    await removeLeftovers(root, [stagingPrefix, `.${o.name}-old-`], log);
-    const staging = await fs.mkdtemp(path.join(root, `${stagingPrefix}${hostTag()}-${process.pid}-`));
-    try {
-      await fs.chmod(staging, 0o755); // mkdtemp makes it 0700; readers (e.g. QEMU) may be other users
-      await o.build(staging);
-      await fsyncDir(staging);
-      return await install(staging, finalDir, root, o.name, o.read);
-    } finally {
-      await fs.rm(staging, { recursive: true, force: true }); // no-op once renamed
-    }
-  });
+  return withLock(
+    lockPath,
+    log,
+    o.lockTimeoutMs ?? 20 * 60_000,
+    () => o.read(finalDir),
+    async () => {
+      // Someone may have finished between our first look and our taking the lock.
+      const again = await o.read(finalDir);
+      if (again !== null) return again;
+      await removeLeftovers(root, [stagingPrefix, `.${o.name}-old-`], log);
+      const staging = await fs.mkdtemp(path.join(root, `${stagingPrefix}${hostTag()}-${process.pid}-`));
+      try {
+        await fs.chmod(staging, 0o755); // mkdtemp makes it 0700; readers (e.g. QEMU) may be other users
+        await o.build(staging);
+        await fsyncDir(staging);
+        return await install(staging, finalDir, root, o.name, o.read);
+      } finally {
+        await fs.rm(staging, { recursive: true, force: true }); // no-op once renamed
+      }
+    },
+  );
 }
 
 /** Moves a finished staging dir into place; if another process won the race, uses its result. */
@@ -102,7 +108,12 @@ async function install<T>(
 
 /** Host name made safe for a file name (leftover dirs are named <prefix><host>-<pid>-<random>). */
 function hostTag(): string {
-  return os.hostname().replace(/[^A-Za-z0-9.]/g, "_").slice(0, 64) || "host";
+  return (
+    os
+      .hostname()
+      .replace(/[^A-Za-z0-9.]/g, "_")
+      .slice(0, 64) || "host"
+  );
 }
 
 /**

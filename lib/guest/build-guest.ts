@@ -132,7 +132,8 @@ export async function ensureGuestImage(cacheDir: string, opts: EnsureGuestImageO
     if (err instanceof CacheLockTimeoutError) throw new GuestBuildError("LOCK_TIMEOUT", err.message);
     throw err;
   });
-  if (started) log(`guest image ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${path.dirname(image.kernel)}`);
+  if (started)
+    log(`guest image ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${path.dirname(image.kernel)}`);
   return image;
 }
 
@@ -275,7 +276,11 @@ async function downloadPackages(dir: string, requested: string | undefined, log:
       const retryable =
         err instanceof GuestBuildError && (err.code === "PACKAGE_NOT_FOUND" || err.code === "DOWNLOAD_FAILED");
       if (retryable && updated) {
-        throw new GuestBuildError(err.code, `${err.message}\n(already retried once after \`apt-get update\`)`, err.details);
+        throw new GuestBuildError(
+          err.code,
+          `${err.message}\n(already retried once after \`apt-get update\`)`,
+          err.details,
+        );
       }
       if (!retryable || process.getuid?.() !== 0) throw err;
       log(`${err.message.split("\n")[0]} — running apt-get update and retrying`);
@@ -567,7 +572,15 @@ function initramfsEntries(input: {
     { type: "file", path: "bin/busybox", data: input.busybox, mode: 0o755 },
     { type: "symlink", path: "bin/sh", target: "busybox" },
     ...input.modules.map((m): CpioEntry => ({ type: "file", path: `lib/modules/${m.name}.ko`, data: m.data })),
-    { type: "file", path: "init", data: initScript(input.modules.map((m) => m.name), input.acpiModuleCount), mode: 0o755 },
+    {
+      type: "file",
+      path: "init",
+      data: initScript(
+        input.modules.map((m) => m.name),
+        input.acpiModuleCount,
+      ),
+      mode: 0o755,
+    },
     // busybox acpid maps the power button (EV_KEY KEY_POWER) to "PWRF/00000080" and runs
     // <conf dir>/PWRF/00000080 — directly if it is a file, via run-parts if it is a directory.
     { type: "file", path: "etc/acpi/PWRF/00000080", data: POWER_BUTTON_ACTION, mode: 0o755 },
@@ -689,7 +702,13 @@ async function runBuffer(cmd: string, args: string[]): Promise<Buffer> {
 }
 
 function commandNotFound(cmd: string): GuestBuildError {
-  const pkg: Record<string, string> = { "apt-get": "apt", "apt-cache": "apt", "dpkg-deb": "dpkg", xz: "xz-utils", zstd: "zstd" };
+  const pkg: Record<string, string> = {
+    "apt-get": "apt",
+    "apt-cache": "apt",
+    "dpkg-deb": "dpkg",
+    xz: "xz-utils",
+    zstd: "zstd",
+  };
   return new GuestBuildError(
     "COMMAND_NOT_FOUND",
     `\`${cmd}\` is not installed: building the guest needs a Debian/Ubuntu host` +

@@ -12,7 +12,8 @@ const pageAlignedMemories = new WeakSet<ArrayBufferLike>();
 
 /** A zero-filled buffer of `bytes` that starts on a page boundary. */
 export function allocPageAlignedBuffer(bytes: number): Buffer {
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new RangeError(`an aligned buffer needs a positive size, got ${bytes}`);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0)
+    throw new RangeError(`an aligned buffer needs a positive size, got ${bytes}`);
   const pages = Math.ceil(bytes / WASM_PAGE_BYTES);
   // maximum = initial: the memory never grows, so its ArrayBuffer is never detached under a read.
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });

@@ -50,7 +50,8 @@ export async function fillDisk(disk: DiskHandle, seed: number, dataShare: number
   const pattern = Buffer.alloc(block, 0);
   pattern.write(`failback lab pattern ${seed} `.repeat(2000), "utf8");
   const patternOffset = Math.floor((size * 0.7) / block) * block;
-  for (let i = 0; i < 16 && patternOffset + (i + 1) * block <= size; i++) await disk.write(patternOffset + i * block, pattern);
+  for (let i = 0; i < 16 && patternOffset + (i + 1) * block <= size; i++)
+    await disk.write(patternOffset + i * block, pattern);
   const zeroOffset = Math.floor((size * 0.85) / block) * block;
   await disk.writeZeroes(zeroOffset, Math.min(16 * block, size - zeroOffset));
   await disk.flush();

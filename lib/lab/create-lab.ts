@@ -3,7 +3,15 @@
 // through the running replicas and some changes on the production side — so failback has real work to do.
 import type { Db } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
-import { markFailedOver, recordRestorePoint, upsertDisk, upsertHost, upsertReplica, upsertSite, upsertVm } from "@/lib/db/queries/estate";
+import {
+  markFailedOver,
+  recordRestorePoint,
+  upsertDisk,
+  upsertHost,
+  upsertReplica,
+  upsertSite,
+  upsertVm,
+} from "@/lib/db/queries/estate";
 import { ensureGuestImage } from "@/lib/guest/build-guest";
 import { QemuProvider } from "@/lib/providers/qemu/provider";
 import type { VmInfo } from "@/lib/providers/types";
@@ -47,14 +55,35 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
   }
   writeLabState(labDir, { state: "creating", size, createdAt: new Date().toISOString() });
 
-  const production = new QemuProvider({ siteDir: `${labDir}/${labSites.production.folder}`, guestCacheDir: options.guestCacheDir });
+  const production = new QemuProvider({
+    siteDir: `${labDir}/${labSites.production.folder}`,
+    guestCacheDir: options.guestCacheDir,
+  });
   const dr = new QemuProvider({ siteDir: `${labDir}/${labSites.dr.folder}`, guestCacheDir: options.guestCacheDir });
   const [prodSite, drSite] = [
-    await upsertSite(db, options.siteNames?.production ?? labSites.production.name, "The lab's production site: QEMU VMs in a folder."),
-    await upsertSite(db, options.siteNames?.dr ?? labSites.dr.name, "The lab's disaster-recovery site, where the replicas run."),
+    await upsertSite(
+      db,
+      options.siteNames?.production ?? labSites.production.name,
+      "The lab's production site: QEMU VMs in a folder.",
+    ),
+    await upsertSite(
+      db,
+      options.siteNames?.dr ?? labSites.dr.name,
+      "The lab's disaster-recovery site, where the replicas run.",
+    ),
   ];
-  const prodHost = await upsertHost(db, { siteId: prodSite.id, name: labSites.production.host, providerKind: "qemu", connection: { siteDir: production.site.dir } });
-  const drHost = await upsertHost(db, { siteId: drSite.id, name: labSites.dr.host, providerKind: "qemu", connection: { siteDir: dr.site.dir } });
+  const prodHost = await upsertHost(db, {
+    siteId: prodSite.id,
+    name: labSites.production.host,
+    providerKind: "qemu",
+    connection: { siteDir: production.site.dir },
+  });
+  const drHost = await upsertHost(db, {
+    siteId: drSite.id,
+    name: labSites.dr.host,
+    providerKind: "qemu",
+    connection: { siteDir: dr.site.dir },
+  });
 
   const estate = options.vms ?? labVms;
   if (estate.some((vm) => vm.tinyGuest)) {
@@ -72,13 +101,16 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
       guestAgent: vm.guestAgent,
       config: vm.config,
     });
-    for (const disk of vm.disks) await upsertDisk(db, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
+    for (const disk of vm.disks)
+      await upsertDisk(db, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
     return row;
   };
 
   for (const [index, spec] of estate.entries()) {
     const seed = 1000 + index * 97;
-    log(`${spec.name}: creating the production VM with ${spec.diskUnits.length} disk${spec.diskUnits.length === 1 ? "" : "s"}`);
+    log(
+      `${spec.name}: creating the production VM with ${spec.diskUnits.length} disk${spec.diskUnits.length === 1 ? "" : "s"}`,
+    );
     const source = await production.createVm(spec.id, {
       name: spec.name,
       cpus: 1,
@@ -109,13 +141,35 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     const replicaRecord = await upsertReplica(db, { sourceVmId: sourceRow.id, replicaVmId: replicaRow.id });
 
     log(`${spec.name}: replicating (full copy)`);
-    const first = await replicate({ source: production, sourceVmId: spec.id, target: dr, replicaVmId: replica.id, seq: 1, cbtName, log });
-    await recordRestorePoint(db, { replicaId: replicaRecord.id, seq: 1, kind: "full", locator: { layer: first.layer }, sizeBytes: first.bytesCopied });
+    const first = await replicate({
+      source: production,
+      sourceVmId: spec.id,
+      target: dr,
+      replicaVmId: replica.id,
+      seq: 1,
+      cbtName,
+      log,
+    });
+    await recordRestorePoint(db, {
+      replicaId: replicaRecord.id,
+      seq: 1,
+      kind: "full",
+      locator: { layer: first.layer },
+      sizeBytes: first.bytesCopied,
+    });
 
     // The source keeps working between replications.
     await changeEveryDisk(production, source, seed * 7, 12);
     log(`${spec.name}: replicating (incremental, from the source's change tracking)`);
-    const second = await replicate({ source: production, sourceVmId: spec.id, target: dr, replicaVmId: replica.id, seq: 2, cbtName, log });
+    const second = await replicate({
+      source: production,
+      sourceVmId: spec.id,
+      target: dr,
+      replicaVmId: replica.id,
+      seq: 2,
+      cbtName,
+      log,
+    });
     const rp2 = await recordRestorePoint(db, {
       replicaId: replicaRecord.id,
       seq: 2,
@@ -142,7 +196,12 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     await changeEveryDisk(production, source, seed * 11, 3);
   }
   writeLabState(labDir, { state: "ready", size, createdAt: new Date().toISOString() });
-  await appendAudit(db, { actorLabel: "system", action: "lab.create", outcome: "ok", details: { size, vms: estate.length } });
+  await appendAudit(db, {
+    actorLabel: "system",
+    action: "lab.create",
+    outcome: "ok",
+    details: { size, vms: estate.length },
+  });
   log(`The lab is ready: ${estate.length} replicas in failover.`);
 }
 

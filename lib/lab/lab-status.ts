@@ -31,7 +31,13 @@ export async function labStatus(db: Db, labDir: string, guestCacheDir: string): 
         id: vm.id,
         name: vm.name,
         power: await provider.powerState(vm.id),
-        disks: vm.disks.map((d) => `${d.label} ${(d.sizeBytes / 1024 ** 2).toFixed(0)} MiB [${layers.filter((l) => l.disks.includes(d.label)).map((l) => l.name).join(" ← ")}]`),
+        disks: vm.disks.map(
+          (d) =>
+            `${d.label} ${(d.sizeBytes / 1024 ** 2).toFixed(0)} MiB [${layers
+              .filter((l) => l.disks.includes(d.label))
+              .map((l) => l.name)
+              .join(" ← ")}]`,
+        ),
       });
     }
   }
@@ -49,6 +55,9 @@ export function formatLabStatus(status: LabStatus): string {
     lines.push(`${vm.site.padEnd(18)} ${vm.id.padEnd(18)} ${vm.power.padEnd(8)} ${vm.disks.join("; ")}`);
   }
   lines.push("", "Replicas:");
-  for (const r of status.replicas) lines.push(`  ${r.source.padEnd(12)} → ${r.replica.padEnd(22)} ${r.state.padEnd(16)} ${r.restorePoints} restore points`);
+  for (const r of status.replicas)
+    lines.push(
+      `  ${r.source.padEnd(12)} → ${r.replica.padEnd(22)} ${r.state.padEnd(16)} ${r.restorePoints} restore points`,
+    );
   return lines.join("\n");
 }

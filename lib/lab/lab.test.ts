@@ -39,7 +39,9 @@ describe("the lab", () => {
     }
     const replicaVms = status.vms.filter((vm) => vm.site === labSites.dr.name);
     expect(replicaVms.every((vm) => vm.power === "running")).toBe(true);
-    expect(status.vms.filter((vm) => vm.site === labSites.production.name).every((vm) => vm.power === "off")).toBe(true);
+    expect(status.vms.filter((vm) => vm.site === labSites.production.name).every((vm) => vm.power === "off")).toBe(
+      true,
+    );
     expect(labVms.filter((vm) => vm.guestAgent).length).toBeGreaterThanOrEqual(2);
     expect(labVms.some((vm) => vm.diskUnits.length === 2)).toBe(true);
 
@@ -64,7 +66,10 @@ describe("the lab", () => {
     for (const disk of (await production.getVm(spec.id)).disks) {
       const dirty = await production.changedBlocks(spec.id, disk.label, { kind: "bitmap", name: "cbt" });
       expect(dirty.available).toBe(true);
-      const failoverWrites = await dr.changedBlocks(replicaVmId(spec.id), disk.label, { kind: "layer", name: "failover" });
+      const failoverWrites = await dr.changedBlocks(replicaVmId(spec.id), disk.label, {
+        kind: "layer",
+        name: "failover",
+      });
       expect(failoverWrites.available && failoverWrites.regions.length > 0).toBe(true);
 
       const source = await production.openDiskForRead(spec.id, disk.label);
@@ -84,7 +89,9 @@ describe("the lab", () => {
       expect(normalizeRegions(explained)).toEqual(normalizeRegions(differing));
     }
 
-    await expect(createLab({ db: database.db, labDir, guestCacheDir, size: "small" })).rejects.toBeInstanceOf(LabExistsError);
+    await expect(createLab({ db: database.db, labDir, guestCacheDir, size: "small" })).rejects.toBeInstanceOf(
+      LabExistsError,
+    );
   }, 300_000);
 
   it("reset stops every VM and daemon and removes every file and record", async () => {
@@ -92,7 +99,8 @@ describe("the lab", () => {
     await resetLab(database.db, labDir);
     expect(processesMentioning(labDir)).toEqual([]);
     expect(fs.existsSync(labDir)).toBe(false);
-    const sites = await database.sql`select name from sites where name in (${labSites.production.name}, ${labSites.dr.name})`;
+    const sites =
+      await database.sql`select name from sites where name in (${labSites.production.name}, ${labSites.dr.name})`;
     expect(sites).toHaveLength(0);
     expect((await labStatus(database.db, labDir, guestCacheDir)).state).toBe("absent");
   }, 60_000);

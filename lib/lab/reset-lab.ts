@@ -17,10 +17,16 @@ export async function resetLab(db: Db, labDir: string, log: (line: string) => vo
       .where(inArray(sites.name, [labSites.production.name, labSites.dr.name]));
     const siteIds = siteRows.map((s) => s.id);
     if (!siteIds.length) return;
-    const hostIds = (await tx.select({ id: hosts.id }).from(hosts).where(inArray(hosts.siteId, siteIds))).map((h) => h.id);
-    const vmIds = hostIds.length ? (await tx.select({ id: vms.id }).from(vms).where(inArray(vms.hostId, hostIds))).map((v) => v.id) : [];
+    const hostIds = (await tx.select({ id: hosts.id }).from(hosts).where(inArray(hosts.siteId, siteIds))).map(
+      (h) => h.id,
+    );
+    const vmIds = hostIds.length
+      ? (await tx.select({ id: vms.id }).from(vms).where(inArray(vms.hostId, hostIds))).map((v) => v.id)
+      : [];
     if (vmIds.length) {
-      const replicaIds = (await tx.select({ id: replicas.id }).from(replicas).where(inArray(replicas.replicaVmId, vmIds))).map((r) => r.id);
+      const replicaIds = (
+        await tx.select({ id: replicas.id }).from(replicas).where(inArray(replicas.replicaVmId, vmIds))
+      ).map((r) => r.id);
       if (replicaIds.length) {
         await tx.delete(restorePoints).where(inArray(restorePoints.replicaId, replicaIds));
         await tx.delete(replicas).where(inArray(replicas.id, replicaIds));

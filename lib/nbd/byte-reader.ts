@@ -62,7 +62,9 @@ export class ByteReader {
 
   /** Takes every buffered byte (for whoever reads the stream next); the reader is then empty. */
   drain(): Buffer[] {
-    const out = this.chunks.map((chunk, i) => (i === 0 ? chunk.subarray(this.headOffset) : chunk)).filter((c) => c.length > 0);
+    const out = this.chunks
+      .map((chunk, i) => (i === 0 ? chunk.subarray(this.headOffset) : chunk))
+      .filter((c) => c.length > 0);
     this.chunks = [];
     this.headOffset = 0;
     this.buffered = 0;
@@ -88,7 +90,8 @@ export class ByteReader {
     if (this.failure) return Promise.reject(this.failure);
     if (this.buffered >= n) return Promise.resolve();
     if (this.ended) return Promise.reject(this.ended);
-    if (this.waiter) return Promise.reject(new NbdError("PROTOCOL", "internal error: concurrent reads on one connection"));
+    if (this.waiter)
+      return Promise.reject(new NbdError("PROTOCOL", "internal error: concurrent reads on one connection"));
     return new Promise((resolve, reject) => {
       this.waiter = { need: n, resolve, reject };
     });

@@ -21,7 +21,8 @@ import { SocketInput } from "./socket-input";
 import { Transmission } from "./transmission";
 
 /** Where the server listens: a unix socket path, or TCP host and port (default 10809). */
-export type NbdTarget = { socketPath: string; host?: undefined; port?: undefined } | { host: string; port?: number; socketPath?: undefined };
+export type NbdTarget =
+  { socketPath: string; host?: undefined; port?: undefined } | { host: string; port?: number; socketPath?: undefined };
 
 export type NbdConnectOptions = NbdTarget & {
   /** Export to attach to; "" is the server's default export. */
@@ -73,8 +74,12 @@ export class NbdClient {
     const exportName = options.exportName ?? "";
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new NbdError("EINVAL", `maxInFlight must be a positive integer`);
-    const where = options.socketPath !== undefined ? `unix:${options.socketPath}` : `${options.host}:${options.port ?? NBD_DEFAULT_PORT}`;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
+      throw new NbdError("EINVAL", `maxInFlight must be a positive integer`);
+    const where =
+      options.socketPath !== undefined
+        ? `unix:${options.socketPath}`
+        : `${options.host}:${options.port ?? NBD_DEFAULT_PORT}`;
 
     const reader = new ByteReader();
     // Socket reads go through `input` (no 'data' events): into the handshake reader first, then straight
@@ -96,12 +101,20 @@ export class NbdClient {
     };
     let connected = false;
     const onError = (err: NodeJS.ErrnoException) =>
-      abort(connected ? new NbdError("ECONNRESET", `${where}: ${err.message}`, { cause: err }) : errorFromSocket(err, `connecting to ${where}`));
-    const onGone = () => reader.end(new NbdError("ECONNRESET", `${where} closed the connection during the NBD handshake`));
+      abort(
+        connected
+          ? new NbdError("ECONNRESET", `${where}: ${err.message}`, { cause: err })
+          : errorFromSocket(err, `connecting to ${where}`),
+      );
+    const onGone = () =>
+      reader.end(new NbdError("ECONNRESET", `${where} closed the connection during the NBD handshake`));
     socket.on("error", onError);
     socket.on("end", onGone);
     socket.on("close", onGone);
-    const timer = setTimeout(() => abort(new NbdError("TIMEOUT", `connecting to ${where}: no NBD session within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => abort(new NbdError("TIMEOUT", `connecting to ${where}: no NBD session within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
 
     try {
       await Promise.race([new Promise<void>((resolve) => socket.once("connect", resolve)), aborted]);
@@ -118,7 +131,10 @@ export class NbdClient {
       const tx = new Transmission(socket, input, info, { maxInFlight, requestTimeoutMs: options.requestTimeoutMs });
       return new NbdClient(tx, info);
     } catch (err) {
-      const failure = err instanceof NbdError ? err : new NbdError("PROTOCOL", `handshake with ${where} failed: ${String(err)}`, { cause: err });
+      const failure =
+        err instanceof NbdError
+          ? err
+          : new NbdError("PROTOCOL", `handshake with ${where} failed: ${String(err)}`, { cause: err });
       reader.fail(failure);
       // destroySoon lets a pending NBD_OPT_ABORT reach the server before the socket closes.
       socket.destroySoon();
@@ -205,7 +221,10 @@ export class NbdClient {
    */
   async readInto(offset: number, target: Uint8Array): Promise<void> {
     this.checkRange(offset, target.length, "readInto");
-    await this.readSplit(offset, Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength));
+    await this.readSplit(
+      offset,
+      Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength),
+    );
   }
 
   private async readSplit(offset: number, target: Buffer): Promise<void> {
@@ -214,7 +233,9 @@ export class NbdClient {
       if (length > 0) await this.tx.read(offset, length, target, 0);
       return;
     }
-    await Promise.all(this.split(offset, length, this.ioChunk).map(([at, len]) => this.tx.read(at, len, target, at - offset)));
+    await Promise.all(
+      this.split(offset, length, this.ioChunk).map(([at, len]) => this.tx.read(at, len, target, at - offset)),
+    );
   }
 
   async write(offset: number, data: Buffer | Uint8Array, options: WriteOptions = {}): Promise<void> {
@@ -225,7 +246,9 @@ export class NbdClient {
     const useFua = options.fua === true && this.canFua;
     const flags = useFua ? NBD_CMD_FLAG_FUA : 0;
     await Promise.all(
-      this.split(offset, payload.length, this.ioChunk).map(([at, len]) => this.tx.write(at, payload.subarray(at - offset, at - offset + len), flags)),
+      this.split(offset, payload.length, this.ioChunk).map(([at, len]) =>
+        this.tx.write(at, payload.subarray(at - offset, at - offset + len), flags),
+      ),
     );
     if (options.fua && !useFua) await this.flush();
   }
@@ -237,7 +260,11 @@ export class NbdClient {
     if (!this.canWriteZeroes) throw new NbdError("ENOTSUP", "server does not support NBD_CMD_WRITE_ZEROES");
     const useFua = options.fua === true && this.canFua;
     const flags = (useFua ? NBD_CMD_FLAG_FUA : 0) | (options.noHole ? NBD_CMD_FLAG_NO_HOLE : 0);
-    await Promise.all(this.split(offset, length, this.lengthOnlyChunk).map(([at, len]) => this.tx.command(NBD_CMD_WRITE_ZEROES, flags, at, len)));
+    await Promise.all(
+      this.split(offset, length, this.lengthOnlyChunk).map(([at, len]) =>
+        this.tx.command(NBD_CMD_WRITE_ZEROES, flags, at, len),
+      ),
+    );
     if (options.fua && !useFua) await this.flush();
   }
 
@@ -262,7 +289,10 @@ export class NbdClient {
     this.checkRange(offset, length, "blockStatus");
     const contextId = this.info.metaContexts.get(context);
     if (contextId === undefined) {
-      throw new NbdError("ENOTSUP", `meta context "${context}" was not negotiated (pass it in metaContexts when connecting)`);
+      throw new NbdError(
+        "ENOTSUP",
+        `meta context "${context}" was not negotiated (pass it in metaContexts when connecting)`,
+      );
     }
     const windows = this.split(offset, length, this.lengthOnlyChunk);
     const parts = await Promise.all(windows.map(([at, len]) => this.blockStatusWindow(at, len, contextId, context)));
@@ -279,7 +309,12 @@ export class NbdClient {
     this.tx.destroy();
   }
 
-  private async blockStatusWindow(start: number, length: number, contextId: number, context: string): Promise<Extent[]> {
+  private async blockStatusWindow(
+    start: number,
+    length: number,
+    contextId: number,
+    context: string,
+  ): Promise<Extent[]> {
     const extents: Extent[] = [];
     const end = start + length;
     let pos = start;
@@ -322,7 +357,10 @@ export class NbdClient {
 
   private checkRange(offset: number, length: number, what: string): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-      throw new NbdError("EINVAL", `${what}: offset and length must be non-negative integers (got ${offset}, ${length})`);
+      throw new NbdError(
+        "EINVAL",
+        `${what}: offset and length must be non-negative integers (got ${offset}, ${length})`,
+      );
     }
     if (offset + length > this.info.size) {
       throw new NbdError("EINVAL", `${what}: range ${offset}+${length} is beyond the export size ${this.info.size}`);
@@ -331,7 +369,10 @@ export class NbdClient {
     const min = this.info.blockSize.minimum;
     const endsAtExportEnd = offset + length === this.info.size;
     if (offset % min !== 0 || (length % min !== 0 && !endsAtExportEnd)) {
-      throw new NbdError("EINVAL", `${what}: range ${offset}+${length} is not aligned to the server's minimum block size ${min}`);
+      throw new NbdError(
+        "EINVAL",
+        `${what}: range ${offset}+${length} is not aligned to the server's minimum block size ${min}`,
+      );
     }
   }
 

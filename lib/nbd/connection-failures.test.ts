@@ -6,7 +6,14 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NbdClient, NbdError } from "./index";
-import { type RunningDaemon, createQcow2, freeTcpPort, makeTempDir, removeDir, startStorageDaemon } from "./testing/qemu";
+import {
+  type RunningDaemon,
+  createQcow2,
+  freeTcpPort,
+  makeTempDir,
+  removeDir,
+  startStorageDaemon,
+} from "./testing/qemu";
 
 const MiB = 1024 * 1024;
 
@@ -64,14 +71,19 @@ describe("server death", () => {
 
 describe("connect failures", () => {
   it("fails with ECONNREFUSED when the unix socket does not exist", async () => {
-    const err = await NbdClient.connect({ socketPath: path.join(dir, "missing.sock"), exportName: "x" }).catch((e: unknown) => e);
+    const err = await NbdClient.connect({ socketPath: path.join(dir, "missing.sock"), exportName: "x" }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NbdError);
     expect((err as NbdError).code).toBe("ECONNREFUSED");
   });
 
   it("fails with ECONNREFUSED when nothing listens on the TCP port", async () => {
     const port = await freeTcpPort();
-    await expect(NbdClient.connect({ host: "127.0.0.1", port, exportName: "x" })).rejects.toMatchObject({ name: "NbdError", code: "ECONNREFUSED" });
+    await expect(NbdClient.connect({ host: "127.0.0.1", port, exportName: "x" })).rejects.toMatchObject({
+      name: "NbdError",
+      code: "ECONNREFUSED",
+    });
   });
 
   it("times out when the server accepts but never speaks", async () => {
@@ -81,7 +93,9 @@ describe("connect failures", () => {
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
     try {
       const started = performance.now();
-      await expect(NbdClient.connect({ socketPath, exportName: "x", connectTimeoutMs: 200 })).rejects.toMatchObject({ code: "TIMEOUT" });
+      await expect(NbdClient.connect({ socketPath, exportName: "x", connectTimeoutMs: 200 })).rejects.toMatchObject({
+        code: "TIMEOUT",
+      });
       expect(performance.now() - started).toBeLessThan(1000);
     } finally {
       for (const s of sockets) s.destroy();
@@ -100,7 +114,9 @@ describe("connect failures", () => {
     });
 
     it("fails with ENOENT (and the server's message) for an unknown export name", async () => {
-      const err = (await NbdClient.connect({ socketPath: daemon!.socketPath as string, exportName: "nope" }).catch((e: unknown) => e)) as NbdError;
+      const err = (await NbdClient.connect({ socketPath: daemon!.socketPath as string, exportName: "nope" }).catch(
+        (e: unknown) => e,
+      )) as NbdError;
       expect(err).toBeInstanceOf(NbdError);
       expect(err.code).toBe("ENOENT");
       expect(err.serverMessage).toMatch(/nope/);
@@ -109,7 +125,9 @@ describe("connect failures", () => {
     it("fails with ENOTSUP when a requested dirty bitmap is not exported, unless allowed", async () => {
       const socketPath = daemon!.socketPath as string;
       const metaContexts = ["base:allocation", "qemu:dirty-bitmap:other"];
-      await expect(NbdClient.connect({ socketPath, exportName: "e0", metaContexts })).rejects.toMatchObject({ code: "ENOTSUP" });
+      await expect(NbdClient.connect({ socketPath, exportName: "e0", metaContexts })).rejects.toMatchObject({
+        code: "ENOTSUP",
+      });
 
       const c = await NbdClient.connect({ socketPath, exportName: "e0", metaContexts, allowMissingMetaContexts: true });
       expect([...c.metaContexts.keys()]).toEqual(["base:allocation"]);

@@ -106,13 +106,20 @@ const OPTION_REPLY_ERRORS: ReadonlyMap<number, [NbdErrorCode, string]> = new Map
 
 /** Maps an option reply error (bit 31 set) received during the handshake to a code. */
 export function errorFromOptionReply(replyType: number, optionName: string, serverMessage?: string): NbdError {
-  const [code, text] = OPTION_REPLY_ERRORS.get(replyType) ?? ["PROTOCOL", `unknown option error 0x${replyType.toString(16)}`];
-  return new NbdError(code, `${optionName}: ${text}`, { serverErrno: replyType, serverMessage: serverMessage || undefined });
+  const [code, text] = OPTION_REPLY_ERRORS.get(replyType) ?? [
+    "PROTOCOL",
+    `unknown option error 0x${replyType.toString(16)}`,
+  ];
+  return new NbdError(code, `${optionName}: ${text}`, {
+    serverErrno: replyType,
+    serverMessage: serverMessage || undefined,
+  });
 }
 
 /** Turns a node:net connect error into a typed error, keeping the original as `cause`. */
 export function errorFromSocket(err: NodeJS.ErrnoException, where: string): NbdError {
-  const unreachable = err.code === "ENOENT" || err.code === "ECONNREFUSED" || err.code === "EACCES" || err.code === "ENOTDIR";
+  const unreachable =
+    err.code === "ENOENT" || err.code === "ECONNREFUSED" || err.code === "EACCES" || err.code === "ENOTDIR";
   const code: NbdErrorCode = unreachable ? "ECONNREFUSED" : "ECONNRESET";
   return new NbdError(code, `${where}: ${err.message}`, { cause: err });
 }

@@ -64,7 +64,11 @@ const MAX_OPTION_REPLY_LENGTH = 1024 * 1024;
  * If the server refuses something after option haggling has started, we send NBD_OPT_ABORT
  * before giving up, because the spec asks clients for a soft disconnect in that phase.
  */
-export async function performHandshake(reader: ByteReader, sink: ByteSink, options: HandshakeOptions): Promise<ExportInfo> {
+export async function performHandshake(
+  reader: ByteReader,
+  sink: ByteSink,
+  options: HandshakeOptions,
+): Promise<ExportInfo> {
   const greeting = await reader.read(18);
   if (greeting.readBigUInt64BE(0) !== NBD_INIT_MAGIC) {
     throw new NbdError("PROTOCOL", "not an NBD server (bad greeting magic)");
@@ -88,7 +92,10 @@ export async function performHandshake(reader: ByteReader, sink: ByteSink, optio
   if (!fixedNewstyle) {
     // Plain newstyle servers drop the connection on any option but EXPORT_NAME.
     if (options.metaContexts.length > 0 && !options.allowMissingMetaContexts) {
-      throw new NbdError("ENOTSUP", "server does not support fixed newstyle negotiation, so meta contexts are unavailable");
+      throw new NbdError(
+        "ENOTSUP",
+        "server does not support fixed newstyle negotiation, so meta contexts are unavailable",
+      );
     }
     return exportNameFallback(reader, sink, options.exportName, noZeroes, false, new Map());
   }
@@ -99,16 +106,22 @@ export async function performHandshake(reader: ByteReader, sink: ByteSink, optio
 
     let metaContexts = new Map<string, number>();
     if (options.metaContexts.length > 0) {
-      if (structuredReplies) metaContexts = await negotiateMetaContexts(exchange, options.exportName, options.metaContexts);
+      if (structuredReplies)
+        metaContexts = await negotiateMetaContexts(exchange, options.exportName, options.metaContexts);
       const missing = options.metaContexts.filter((name) => !metaContexts.has(name));
       if (missing.length > 0 && !options.allowMissingMetaContexts) {
-        throw new NbdError("ENOTSUP", `server did not grant meta context(s) ${missing.join(", ")} for export "${options.exportName}"`);
+        throw new NbdError(
+          "ENOTSUP",
+          `server did not grant meta context(s) ${missing.join(", ")} for export "${options.exportName}"`,
+        );
       }
     }
 
     const info = await negotiateGo(exchange, options.exportName, structuredReplies, metaContexts);
     // null: GO is unknown to this (old) server; EXPORT_NAME ends the handshake without error reporting.
-    return info ?? (await exportNameFallback(reader, sink, options.exportName, noZeroes, structuredReplies, metaContexts));
+    return (
+      info ?? (await exportNameFallback(reader, sink, options.exportName, noZeroes, structuredReplies, metaContexts))
+    );
   } catch (err) {
     if (err instanceof NbdError && err.code !== "PROTOCOL" && !reader.failed) {
       sink.write(encodeOption(NBD_OPT_ABORT));
@@ -162,7 +175,8 @@ async function negotiateStructuredReplies(ex: OptionExchange): Promise<boolean> 
   if (reply.type === NBD_REP_ACK) return true;
   // Old servers: carry on with simple replies (no block status, no sparse reads).
   if (reply.type === NBD_REP_ERR_UNSUP) return false;
-  if (isErrorReply(reply.type)) throw errorFromOptionReply(reply.type, "NBD_OPT_STRUCTURED_REPLY", reply.data.toString("utf8"));
+  if (isErrorReply(reply.type))
+    throw errorFromOptionReply(reply.type, "NBD_OPT_STRUCTURED_REPLY", reply.data.toString("utf8"));
   throw new NbdError("PROTOCOL", `unexpected reply ${reply.type} to NBD_OPT_STRUCTURED_REPLY`);
 }
 
@@ -186,7 +200,8 @@ async function negotiateMetaContexts(
     }
     // A server without meta context support simply grants nothing; the caller decides if that is fatal.
     if (reply.type === NBD_REP_ERR_UNSUP) return new Map();
-    if (isErrorReply(reply.type)) throw errorFromOptionReply(reply.type, "NBD_OPT_SET_META_CONTEXT", reply.data.toString("utf8"));
+    if (isErrorReply(reply.type))
+      throw errorFromOptionReply(reply.type, "NBD_OPT_SET_META_CONTEXT", reply.data.toString("utf8"));
     throw new NbdError("PROTOCOL", `unexpected reply ${reply.type} to NBD_OPT_SET_META_CONTEXT`);
   }
 }
@@ -206,7 +221,11 @@ async function negotiateGo(
 
   let size: number | undefined;
   let transmissionFlags = 0;
-  const blockSize = { minimum: DEFAULT_MIN_BLOCK_SIZE, preferred: DEFAULT_PREFERRED_BLOCK_SIZE, maximum: DEFAULT_MAX_BLOCK_SIZE };
+  const blockSize = {
+    minimum: DEFAULT_MIN_BLOCK_SIZE,
+    preferred: DEFAULT_PREFERRED_BLOCK_SIZE,
+    maximum: DEFAULT_MAX_BLOCK_SIZE,
+  };
   for (;;) {
     const reply = await ex.reply(NBD_OPT_GO);
     if (reply.type === NBD_REP_INFO) {
@@ -255,7 +274,11 @@ async function exportNameFallback(
     exportName,
     size: readUint64(reply, 0, "export size"),
     transmissionFlags: reply.readUInt16BE(8),
-    blockSize: { minimum: DEFAULT_MIN_BLOCK_SIZE, preferred: DEFAULT_PREFERRED_BLOCK_SIZE, maximum: DEFAULT_MAX_BLOCK_SIZE },
+    blockSize: {
+      minimum: DEFAULT_MIN_BLOCK_SIZE,
+      preferred: DEFAULT_PREFERRED_BLOCK_SIZE,
+      maximum: DEFAULT_MAX_BLOCK_SIZE,
+    },
     structuredReplies,
     metaContexts,
   };

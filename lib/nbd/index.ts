@@ -3,7 +3,13 @@
  * allocation / dirty-bitmap status of disks exported by qemu-storage-daemon or qemu-nbd.
  * See README.md in this folder for the supported protocol subset.
  */
-export { NbdClient, type NbdConnectOptions, type NbdTarget, type WriteOptions, type WriteZeroesOptions } from "./client";
+export {
+  NbdClient,
+  type NbdConnectOptions,
+  type NbdTarget,
+  type WriteOptions,
+  type WriteZeroesOptions,
+} from "./client";
 export { NbdError, isNbdError, type NbdErrorCode } from "./errors";
 export { type Extent, coalesceExtents, isDirty, isHole, isZero } from "./extents";
 export type { ExportInfo } from "./handshake";

@@ -33,7 +33,10 @@ import {
 const SIZE = 16 * 1024 * 1024;
 let server: FakeServer | undefined;
 
-async function serveAndConnect(options: Omit<FakeServerOptions, "size"> & { size?: number }, connect: { metaContexts?: string[]; requestTimeoutMs?: number } = {}) {
+async function serveAndConnect(
+  options: Omit<FakeServerOptions, "size"> & { size?: number },
+  connect: { metaContexts?: string[]; requestTimeoutMs?: number } = {},
+) {
   server = await startFakeServer({ size: SIZE, ...options });
   return NbdClient.connect({ socketPath: server.socketPath, exportName: "fake", ...connect });
 }
@@ -67,7 +70,14 @@ describe("NbdClient protocol edge cases", () => {
         if (req.type === NBD_CMD_READ && req.offset === 0) {
           s.write(chunk(req.handle, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, errorPayload(5, "disk on fire")));
         } else if (req.type === NBD_CMD_READ) {
-          s.write(chunk(req.handle, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, dataPayload(req.offset, Buffer.alloc(req.length, 1))));
+          s.write(
+            chunk(
+              req.handle,
+              NBD_REPLY_FLAG_DONE,
+              NBD_REPLY_TYPE_OFFSET_DATA,
+              dataPayload(req.offset, Buffer.alloc(req.length, 1)),
+            ),
+          );
         } else if (req.type === NBD_CMD_WRITE) {
           s.write(simpleReply(req.handle, 28)); // ENOSPC as a simple reply
         }
@@ -85,7 +95,14 @@ describe("NbdClient protocol edge cases", () => {
   it("fails a read whose reply does not cover the whole range", async () => {
     const c = await serveAndConnect({
       onRequest: (req, s) => {
-        s.write(chunk(req.handle, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, dataPayload(req.offset, Buffer.alloc(req.length - 1))));
+        s.write(
+          chunk(
+            req.handle,
+            NBD_REPLY_FLAG_DONE,
+            NBD_REPLY_TYPE_OFFSET_DATA,
+            dataPayload(req.offset, Buffer.alloc(req.length - 1)),
+          ),
+        );
       },
     });
     await expect(c.read(0, 4096)).rejects.toMatchObject({ code: "PROTOCOL" });
@@ -125,7 +142,11 @@ describe("NbdClient protocol edge cases", () => {
       },
     });
     const outcomes = await Promise.allSettled([c.read(0, 512), c.read(512, 512), c.read(1024, 512)]);
-    expect(outcomes.map((o) => o.status === "rejected" && (o.reason as NbdError).code)).toEqual(["PROTOCOL", "PROTOCOL", "PROTOCOL"]);
+    expect(outcomes.map((o) => o.status === "rejected" && (o.reason as NbdError).code)).toEqual([
+      "PROTOCOL",
+      "PROTOCOL",
+      "PROTOCOL",
+    ]);
     expect(c.isOpen).toBe(false);
   });
 
@@ -134,7 +155,12 @@ describe("NbdClient protocol edge cases", () => {
     const c = await serveAndConnect(
       {
         onRequest: (req, s) => {
-          const reply = chunk(req.handle, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, dataPayload(req.offset, Buffer.alloc(req.length, 9)));
+          const reply = chunk(
+            req.handle,
+            NBD_REPLY_FLAG_DONE,
+            NBD_REPLY_TYPE_OFFSET_DATA,
+            dataPayload(req.offset, Buffer.alloc(req.length, 9)),
+          );
           if (first) setTimeout(() => s.write(reply), 300);
           else s.write(reply);
           first = false;
@@ -150,7 +176,9 @@ describe("NbdClient protocol edge cases", () => {
   });
 
   it("reports a refused NBD_OPT_GO with the matching code and message", async () => {
-    await expect(serveAndConnect({ refuseGo: { replyType: NBD_REP_ERR_UNKNOWN, message: "no such export here" } })).rejects.toMatchObject({
+    await expect(
+      serveAndConnect({ refuseGo: { replyType: NBD_REP_ERR_UNKNOWN, message: "no such export here" } }),
+    ).rejects.toMatchObject({
       code: "ENOENT",
       serverMessage: "no such export here",
     });

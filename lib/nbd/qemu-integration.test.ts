@@ -38,15 +38,21 @@ const PRE_WRITES: ReadonlyArray<{ cmd: string; offset: number; length: number }>
 ];
 
 /** What a 64 KiB-granularity dirty bitmap must report for a set of writes. */
-function expectedDirty(writes: ReadonlyArray<{ offset: number; length: number }>): Array<{ offset: number; length: number }> {
+function expectedDirty(
+  writes: ReadonlyArray<{ offset: number; length: number }>,
+): Array<{ offset: number; length: number }> {
   const g = 64 * KiB;
   const granules = [...writes]
-    .map((w) => ({ offset: Math.floor(w.offset / g) * g, length: Math.ceil((w.offset + w.length) / g) * g - Math.floor(w.offset / g) * g }))
+    .map((w) => ({
+      offset: Math.floor(w.offset / g) * g,
+      length: Math.ceil((w.offset + w.length) / g) * g - Math.floor(w.offset / g) * g,
+    }))
     .sort((a, b) => a.offset - b.offset);
   const merged: Array<{ offset: number; length: number }> = [];
   for (const r of granules) {
     const last = merged[merged.length - 1];
-    if (last && last.offset + last.length >= r.offset) last.length = Math.max(last.length, r.offset + r.length - last.offset);
+    if (last && last.offset + last.length >= r.offset)
+      last.length = Math.max(last.length, r.offset + r.length - last.offset);
     else merged.push({ ...r });
   }
   return merged;
@@ -81,7 +87,11 @@ beforeAll(async () => {
   daemon = await startStorageDaemon({ image, exportName: "d0", writable: true, bitmaps: [BITMAP] });
   await imageAsRaw(image, path.join(dir, "original.raw"));
   original = await readFile(path.join(dir, "original.raw"));
-  client = await NbdClient.connect({ socketPath: daemon.socketPath as string, exportName: "d0", metaContexts: ["base:allocation", CBT] });
+  client = await NbdClient.connect({
+    socketPath: daemon.socketPath as string,
+    exportName: "d0",
+    metaContexts: ["base:allocation", CBT],
+  });
 });
 
 afterAll(async () => {
@@ -148,13 +158,18 @@ describe("NbdClient against qemu-storage-daemon", () => {
   it("reports base:allocation exactly as nbdinfo --map does", async () => {
     const ours = await client.blockStatus(0, DISK_SIZE, "base:allocation");
     expectContiguous(ours, 0, DISK_SIZE);
-    const theirs = coalesceExtents((await nbdinfoMap(daemon.uri)).map((e) => ({ offset: e.offset, length: e.length, flags: e.type })));
+    const theirs = coalesceExtents(
+      (await nbdinfoMap(daemon.uri)).map((e) => ({ offset: e.offset, length: e.length, flags: e.type })),
+    );
     expect(ours).toEqual(theirs);
 
     // And the data extents really are where qemu-io wrote.
     const data = ours.filter((e) => !isHole(e));
     for (const w of PRE_WRITES) {
-      expect(data.some((e) => e.offset <= w.offset && e.offset + e.length >= w.offset + w.length), w.cmd).toBe(true);
+      expect(
+        data.some((e) => e.offset <= w.offset && e.offset + e.length >= w.offset + w.length),
+        w.cmd,
+      ).toBe(true);
     }
   });
 
@@ -169,7 +184,9 @@ describe("NbdClient against qemu-storage-daemon", () => {
     expectContiguous(extents, 0, DISK_SIZE);
     expect(dirtyRanges(extents)).toEqual(expectedDirty(PRE_WRITES));
 
-    const theirs = coalesceExtents((await nbdinfoMap(daemon.uri, CBT)).map((e) => ({ offset: e.offset, length: e.length, flags: e.type })));
+    const theirs = coalesceExtents(
+      (await nbdinfoMap(daemon.uri, CBT)).map((e) => ({ offset: e.offset, length: e.length, flags: e.type })),
+    );
     expect(extents).toEqual(theirs);
   });
 
@@ -227,7 +244,11 @@ describe("NbdClient over TCP, read-only export", () => {
     tcpDir = await makeTempDir();
     const img = path.join(tcpDir, "ro.qcow2");
     await createQcow2(img, { sizeBytes: 4 * MiB, writes: ["write -P 0x42 0 128k"] });
-    tcpDaemon = await startStorageDaemon({ image: img, exportName: "ro", listen: { host: "127.0.0.1", port: await freeTcpPort() } });
+    tcpDaemon = await startStorageDaemon({
+      image: img,
+      exportName: "ro",
+      listen: { host: "127.0.0.1", port: await freeTcpPort() },
+    });
   });
 
   afterAll(async () => {

@@ -106,7 +106,11 @@ export class ReplyParser implements InputConsumer {
       this.parse(buf, 0, n);
     } catch (err) {
       this.failed = true;
-      this.sink.fail(err instanceof NbdError ? err : new NbdError("PROTOCOL", `reply handling failed: ${String(err)}`, { cause: err }));
+      this.sink.fail(
+        err instanceof NbdError
+          ? err
+          : new NbdError("PROTOCOL", `reply handling failed: ${String(err)}`, { cause: err }),
+      );
     }
   }
 
@@ -226,14 +230,16 @@ export class ReplyParser implements InputConsumer {
       if (length !== 12) throw new NbdError("PROTOCOL", "NBD_REPLY_TYPE_OFFSET_HOLE must be 12 bytes");
       this.expect(STEP_HOLE, 12);
     } else if (type === NBD_REPLY_TYPE_BLOCK_STATUS) {
-      if (req.type !== NBD_CMD_BLOCK_STATUS) throw new NbdError("PROTOCOL", `block status chunk in reply to ${describe(req)}`);
+      if (req.type !== NBD_CMD_BLOCK_STATUS)
+        throw new NbdError("PROTOCOL", `block status chunk in reply to ${describe(req)}`);
       if (length < 12 || (length - 4) % 8 !== 0 || length > MAX_BLOCK_STATUS_PAYLOAD) {
         throw new NbdError("PROTOCOL", `block status chunk has invalid length ${length}`);
       }
       this.expect(STEP_BLOCK_STATUS, length);
     } else if (type & NBD_REPLY_TYPE_ERROR_BIT) {
       // Includes error types we do not know: the spec says treat them as errors and carry on.
-      if (length < 6 || length > MAX_ERROR_PAYLOAD) throw new NbdError("PROTOCOL", `error chunk has invalid length ${length}`);
+      if (length < 6 || length > MAX_ERROR_PAYLOAD)
+        throw new NbdError("PROTOCOL", `error chunk has invalid length ${length}`);
       this.expect(STEP_ERROR, length);
     } else {
       throw new NbdError("PROTOCOL", `unknown structured reply type ${type} for ${describe(req)}`);
@@ -242,7 +248,8 @@ export class ReplyParser implements InputConsumer {
 
   /** Where in req.target a chunk for export offset `offset` of `size` bytes goes; throws if outside the request. */
   private placeInRead(req: Request, offset: number, size: number, what: string): number {
-    if (req.type !== NBD_CMD_READ || !req.target) throw new NbdError("PROTOCOL", `${what} chunk in reply to ${describe(req)}`);
+    if (req.type !== NBD_CMD_READ || !req.target)
+      throw new NbdError("PROTOCOL", `${what} chunk in reply to ${describe(req)}`);
     if (size < 1 || offset < req.offset || offset + size > req.offset + req.length) {
       throw new NbdError("PROTOCOL", `${what} chunk ${size} bytes at ${offset} lies outside ${describe(req)}`);
     }
@@ -292,7 +299,8 @@ export class ReplyParser implements InputConsumer {
     const message = payload.toString("utf8", 6, 6 + messageLength);
     let offset: number | undefined;
     if (this.chunkType === NBD_REPLY_TYPE_ERROR_OFFSET) {
-      if (length < 6 + messageLength + 8) throw new NbdError("PROTOCOL", "NBD_REPLY_TYPE_ERROR_OFFSET without an offset");
+      if (length < 6 + messageLength + 8)
+        throw new NbdError("PROTOCOL", "NBD_REPLY_TYPE_ERROR_OFFSET without an offset");
       offset = readUint64(payload, 6 + messageLength, "error offset");
     }
     // Keep the first error: later ones are usually consequences of it.

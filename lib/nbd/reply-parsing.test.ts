@@ -34,7 +34,11 @@ const SIZE = 64 * 1024 * 1024;
 const DISK = randomBytes(4 * 1024 * 1024);
 let server: FakeServer | undefined;
 
-async function serveAndConnect(options: Omit<FakeServerOptions, "size">, metaContexts?: string[], requestTimeoutMs?: number) {
+async function serveAndConnect(
+  options: Omit<FakeServerOptions, "size">,
+  metaContexts?: string[],
+  requestTimeoutMs?: number,
+) {
   server = await startFakeServer({ size: SIZE, ...options });
   return NbdClient.connect({
     socketPath: server.socketPath,
@@ -56,7 +60,12 @@ function readReply(req: FakeRequest): Buffer {
   const holeLength = Math.min(8192, req.length / 2);
   const dataLength = req.length - holeLength;
   return Buffer.concat([
-    chunk(req.handle, 0, NBD_REPLY_TYPE_OFFSET_DATA, dataPayload(req.offset, DISK.subarray(req.offset, req.offset + dataLength))),
+    chunk(
+      req.handle,
+      0,
+      NBD_REPLY_TYPE_OFFSET_DATA,
+      dataPayload(req.offset, DISK.subarray(req.offset, req.offset + dataLength)),
+    ),
     chunk(req.handle, 0, NBD_REPLY_TYPE_OFFSET_HOLE, holePayload(req.offset + dataLength, holeLength)),
     chunk(req.handle, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE),
   ]);
@@ -118,7 +127,11 @@ describe("NbdClient reply parsing", () => {
         s.write(Buffer.concat([simpleReply(w.handle, 0), readReply(b), readReply(a)]));
       },
     });
-    const [a, b] = await Promise.all([c.read(0, 1024 * 1024), c.read(2 * 1024 * 1024, 4096), c.write(8192, Buffer.alloc(512))]);
+    const [a, b] = await Promise.all([
+      c.read(0, 1024 * 1024),
+      c.read(2 * 1024 * 1024, 4096),
+      c.write(8192, Buffer.alloc(512)),
+    ]);
     expect(a.equals(expectedRead(0, 1024 * 1024))).toBe(true);
     expect(b.equals(expectedRead(2 * 1024 * 1024, 4096))).toBe(true);
     expect(pending.map((r) => r.type)).toEqual([NBD_CMD_READ, NBD_CMD_READ, NBD_CMD_WRITE]);

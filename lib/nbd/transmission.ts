@@ -55,7 +55,9 @@ export class Transmission {
       finish: (req, error) => this.finish(req, error),
       fail: (err) => this.fail(err),
     });
-    socket.on("error", (err) => this.fail(new NbdError("ECONNRESET", `NBD connection error: ${err.message}`, { cause: err })));
+    socket.on("error", (err) =>
+      this.fail(new NbdError("ECONNRESET", `NBD connection error: ${err.message}`, { cause: err })),
+    );
     // 'end' arrives as soon as the peer is gone (e.g. SIGKILL); do not wait for 'close'.
     socket.on("end", () => this.onSocketGone());
     socket.on("close", () => this.onSocketGone());
@@ -100,7 +102,9 @@ export class Transmission {
       await this.waitIdle(timeoutMs);
       if (this.state === "closed") return;
       this.discSent = true;
-      this.socket.write(encodeRequest({ flags: 0, type: NBD_CMD_DISC, handle: this.nextHandle++, offset: 0, length: 0 }));
+      this.socket.write(
+        encodeRequest({ flags: 0, type: NBD_CMD_DISC, handle: this.nextHandle++, offset: 0, length: 0 }),
+      );
       this.socket.end();
       await this.waitClosed(Math.min(timeoutMs, 1000));
       this.fail(new NbdError("CLOSED", "NBD client closed"));
@@ -155,7 +159,9 @@ export class Transmission {
           // Its payload may be arriving right now, with the socket already told to read into the caller's buffer,
           // which the caller is free to reuse once the promise has failed. Only closing the socket stops that.
           if (this.parser.isReceivingDataFor(req)) {
-            this.fail(new NbdError("ECONNRESET", `connection dropped: ${describe(req)} timed out while its data was arriving`));
+            this.fail(
+              new NbdError("ECONNRESET", `connection dropped: ${describe(req)} timed out while its data was arriving`),
+            );
           }
         }, timeoutMs);
       }

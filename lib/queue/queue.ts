@@ -52,9 +52,11 @@ export class JobQueue {
       for (const name of Object.values(queueNames)) {
         if (await this.boss.getQueue(name)) continue;
         // Another process may create it at the same moment; what matters is that it exists afterwards.
-        await this.boss.createQueue(name, { name, policy: "short", retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS }).catch(async (err) => {
-          if (!(await this.boss.getQueue(name))) throw err;
-        });
+        await this.boss
+          .createQueue(name, { name, policy: "short", retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS })
+          .catch(async (err) => {
+            if (!(await this.boss.getQueue(name))) throw err;
+          });
       }
     })();
     return this.started;
@@ -62,7 +64,11 @@ export class JobQueue {
 
   async sendItem(itemId: string): Promise<void> {
     await this.start();
-    await this.boss.send(queueNames.item, { itemId } satisfies ItemJob, { singletonKey: itemId, retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
+    await this.boss.send(queueNames.item, { itemId } satisfies ItemJob, {
+      singletonKey: itemId,
+      retryLimit: 0,
+      expireInSeconds: JOB_EXPIRE_SECONDS,
+    });
   }
 
   async sendSchedule(scheduleId: string, runAt: Date): Promise<void> {
@@ -81,17 +87,25 @@ export class JobQueue {
   async workItems(concurrency: number, handler: (job: ItemJob) => Promise<void>): Promise<void> {
     await this.start();
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<ItemJob>(queueNames.item, { batchSize: 1, pollingIntervalSeconds: this.options.pollSeconds ?? 1 }, async ([job]) => {
-        if (job) await handler(job.data);
-      });
+      await this.boss.work<ItemJob>(
+        queueNames.item,
+        { batchSize: 1, pollingIntervalSeconds: this.options.pollSeconds ?? 1 },
+        async ([job]) => {
+          if (job) await handler(job.data);
+        },
+      );
     }
   }
 
   async workSchedules(handler: (job: ScheduleJob) => Promise<void>): Promise<void> {
     await this.start();
-    await this.boss.work<ScheduleJob>(queueNames.schedule, { batchSize: 1, pollingIntervalSeconds: this.options.pollSeconds ?? 1 }, async ([job]) => {
-      if (job) await handler(job.data);
-    });
+    await this.boss.work<ScheduleJob>(
+      queueNames.schedule,
+      { batchSize: 1, pollingIntervalSeconds: this.options.pollSeconds ?? 1 },
+      async ([job]) => {
+        if (job) await handler(job.data);
+      },
+    );
   }
 
   async stop(): Promise<void> {

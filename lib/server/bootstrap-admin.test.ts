@@ -28,7 +28,9 @@ describe("first admin", () => {
     const user = await findUserByEmail(database.db, "root@example.test");
     expect(user?.role).toBe("admin");
     expect(await verifyPassword(user?.passwordHash ?? "", password)).toBe(true);
-    expect(await bootstrapAdmin(database.db, { email: "other@example.test", password: "configured-password" })).toBeNull();
+    expect(
+      await bootstrapAdmin(database.db, { email: "other@example.test", password: "configured-password" }),
+    ).toBeNull();
     const [audit] = await database.sql`select details from audit_log where action = 'user.bootstrap_admin'`;
     expect(audit?.details).toMatchObject({ passwordSource: "generated" });
     expect(JSON.stringify(audit?.details)).not.toContain(password);

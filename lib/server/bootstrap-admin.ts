@@ -11,14 +11,22 @@ export interface BootstrapResult {
 }
 
 /** On a database with no users, create the first admin. Does nothing otherwise. */
-export async function bootstrapAdmin(db: Db, options: { email: string; password?: string }): Promise<BootstrapResult | null> {
+export async function bootstrapAdmin(
+  db: Db,
+  options: { email: string; password?: string },
+): Promise<BootstrapResult | null> {
   return db.transaction(async (tx) => {
     // Serialise concurrent first starts (two processes on one database) so exactly one admin is made.
     await tx.execute("select pg_advisory_xact_lock(hashtext('failback:bootstrap-admin'))");
     if ((await countUsers(tx)) > 0) return null;
     const generatedPassword = options.password ? undefined : crypto.randomBytes(15).toString("base64url");
     const password = options.password ?? generatedPassword ?? "";
-    const user = await insertUser(tx, { email: options.email, name: "Administrator", role: "admin", passwordHash: await hashPassword(password) });
+    const user = await insertUser(tx, {
+      email: options.email,
+      name: "Administrator",
+      role: "admin",
+      passwordHash: await hashPassword(password),
+    });
     if (!user) return null;
     await appendAudit(tx, {
       actorLabel: "system",

@@ -10,7 +10,8 @@ const holder = globalThis as unknown as { failbackEngine?: Engine };
 export function engine(): Engine {
   if (!holder.failbackEngine) {
     const cfg = config();
-    if (!cfg.databaseUrl) throw new Error("DATABASE_URL is not set: start the product with `npm start`, which provides one.");
+    if (!cfg.databaseUrl)
+      throw new Error("DATABASE_URL is not set: start the product with `npm start`, which provides one.");
     holder.failbackEngine = new Engine({ db: db(), databaseUrl: cfg.databaseUrl, guestCacheDir: cfg.guestCacheDir });
   }
   return holder.failbackEngine;

@@ -18,7 +18,13 @@ function clientAddress(req: http.IncomingMessage, trustProxy: boolean): string {
   return req.socket.remoteAddress ?? "unknown";
 }
 
-export async function startWebServer(options: { dir: string; host: string; port: number; dev: boolean; trustProxy: boolean }): Promise<WebServer> {
+export async function startWebServer(options: {
+  dir: string;
+  host: string;
+  port: number;
+  dev: boolean;
+  trustProxy: boolean;
+}): Promise<WebServer> {
   const app = next({ dev: options.dev, dir: options.dir, hostname: options.host, port: options.port });
   const handle = app.getRequestHandler();
   await app.prepare();
@@ -34,7 +40,11 @@ export async function startWebServer(options: { dir: string; host: string; port:
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "EADDRINUSE" ? new Error(`Port ${options.port} on ${options.host} is in use: set PORT to another port.`) : err),
+      reject(
+        err.code === "EADDRINUSE"
+          ? new Error(`Port ${options.port} on ${options.host} is in use: set PORT to another port.`)
+          : err,
+      ),
     );
     server.listen(options.port, options.host, () => resolve());
   });

@@ -23,7 +23,9 @@ export function acquireRunLock(dataDir: string, marker: string): () => void {
     const pid = Number.parseInt(fs.readFileSync(file, "utf8"), 10);
     const command = Number.isInteger(pid) && pid !== process.pid ? processCommand(pid) : null;
     if (command !== null && command.includes(marker)) {
-      throw new Error(`Failback is already running from ${dataDir} (pid ${pid}). Stop it first, or set FAILBACK_DATA_DIR to another folder.`);
+      throw new Error(
+        `Failback is already running from ${dataDir} (pid ${pid}). Stop it first, or set FAILBACK_DATA_DIR to another folder.`,
+      );
     }
   }
   fs.writeFileSync(file, `${process.pid}\n`);

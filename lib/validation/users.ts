@@ -6,7 +6,12 @@ import { userRoles } from "@/lib/db/schema";
 export const roleSchema = z.enum(userRoles, { error: "Choose admin, operator or viewer." });
 
 export const createUserInput = z.object({
-  email: z.string().trim().toLowerCase().max(320).pipe(z.email({ error: "Enter a valid email address." })),
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(320)
+    .pipe(z.email({ error: "Enter a valid email address." })),
   name: z.string().trim().min(1, "Enter a name.").max(120, "At most 120 characters."),
   role: roleSchema,
   password: z

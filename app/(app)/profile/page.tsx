@@ -14,8 +14,14 @@ export default async function ProfilePage() {
   const tokens = await listTokensOfUser(db(), actor.userId);
   return (
     <>
-      <PageHeader title="Profile" description="Your account, and the API tokens scripts and the command line use to act for you." />
-      <section className="mb-8 rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200" aria-labelledby="account-heading">
+      <PageHeader
+        title="Profile"
+        description="Your account, and the API tokens scripts and the command line use to act for you."
+      />
+      <section
+        className="mb-8 rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200"
+        aria-labelledby="account-heading"
+      >
         <h2 id="account-heading" className="mb-3 text-base font-semibold">
           Account
         </h2>
@@ -35,8 +41,9 @@ export default async function ProfilePage() {
           API tokens
         </h2>
         <p className="mb-4 mt-1 max-w-prose text-sm text-slate-600">
-          A token acts as you, with your role as it is at the moment of each request: if your role changes or your account is disabled, your tokens follow at once.
-          Revoke a token as soon as the script or machine holding it no longer needs it.
+          A token acts as you, with your role as it is at the moment of each request: if your role changes or your
+          account is disabled, your tokens follow at once. Revoke a token as soon as the script or machine holding it no
+          longer needs it.
         </p>
         <div className="mb-6">
           <CreateTokenForm />

@@ -17,7 +17,13 @@ import { pageSizes, parseReplicaSearch, replicasHref, type RawParams } from "./s
 
 export const metadata: Metadata = { title: "Replicas" };
 
-const sortLabels: Record<ReplicaSortKey, string> = { name: "Source VM", site: "Site", state: "State", restore_point: "Last restore point", size: "Size" };
+const sortLabels: Record<ReplicaSortKey, string> = {
+  name: "Source VM",
+  site: "Site",
+  state: "State",
+  restore_point: "Last restore point",
+  size: "Size",
+};
 const control = "mt-1 block rounded-md border-0 py-2 pl-3 pr-8 text-sm ring-1 ring-inset ring-slate-300";
 
 export default async function ReplicasPage({ searchParams }: { searchParams: Promise<RawParams> }) {
@@ -28,7 +34,11 @@ export default async function ReplicasPage({ searchParams }: { searchParams: Pro
   const filtered = Boolean(search.name || search.states || search.siteId);
 
   const rows: ReplicaTableRow[] = result.rows.map((r) => {
-    const move = dataToMove(r.state, r.sizeBytes, r.failedOverFromSeq, { bytes: r.estimatedChangedBytes, note: r.estimateNote, at: r.estimatedAt });
+    const move = dataToMove(r.state, r.sizeBytes, r.failedOverFromSeq, {
+      bytes: r.estimatedChangedBytes,
+      note: r.estimateNote,
+      at: r.estimatedAt,
+    });
     return {
       id: r.id,
       state: r.state,
@@ -52,20 +62,38 @@ export default async function ReplicasPage({ searchParams }: { searchParams: Pro
     return {
       key,
       label: sortLabels[key],
-      href: replicasHref(search, { sort: key, direction: active && search.direction === "asc" ? "desc" : "asc", page: 1 }),
+      href: replicasHref(search, {
+        sort: key,
+        direction: active && search.direction === "asc" ? "desc" : "asc",
+        page: 1,
+      }),
       active: active ? (search.direction === "asc" ? "ascending" : "descending") : null,
     };
   });
 
   return (
     <>
-      <PageHeader title="Replicas" description="Copies of your production VMs at the DR site, and where each one stands." />
-      <form role="search" aria-label="Filter replicas" className="mb-4 flex flex-wrap items-end gap-3" action="/replicas">
+      <PageHeader
+        title="Replicas"
+        description="Copies of your production VMs at the DR site, and where each one stands."
+      />
+      <form
+        role="search"
+        aria-label="Filter replicas"
+        className="mb-4 flex flex-wrap items-end gap-3"
+        action="/replicas"
+      >
         <div>
           <label htmlFor="q" className="block text-sm font-medium text-slate-700">
             Name
           </label>
-          <input id="q" name="q" defaultValue={search.name ?? ""} placeholder="VM or replica name" className="mt-1 block rounded-md border-0 px-3 py-2 text-sm ring-1 ring-inset ring-slate-300" />
+          <input
+            id="q"
+            name="q"
+            defaultValue={search.name ?? ""}
+            placeholder="VM or replica name"
+            className="mt-1 block rounded-md border-0 px-3 py-2 text-sm ring-1 ring-inset ring-slate-300"
+          />
         </div>
         <div>
           <label htmlFor="state" className="block text-sm font-medium text-slate-700">
@@ -107,7 +135,10 @@ export default async function ReplicasPage({ searchParams }: { searchParams: Pro
         </div>
         {search.sort !== "name" ? <input type="hidden" name="sort" value={search.sort} /> : null}
         {search.direction !== "asc" ? <input type="hidden" name="dir" value={search.direction} /> : null}
-        <button type="submit" className="rounded-md bg-white px-3 py-2 text-sm font-medium ring-1 ring-slate-300 hover:bg-slate-50">
+        <button
+          type="submit"
+          className="rounded-md bg-white px-3 py-2 text-sm font-medium ring-1 ring-slate-300 hover:bg-slate-50"
+        >
           Filter
         </button>
         {filtered ? (
@@ -119,14 +150,19 @@ export default async function ReplicasPage({ searchParams }: { searchParams: Pro
       {result.total === 0 && !filtered ? (
         <EmptyState title="No replicas yet">
           <p>
-            Replicas appear here once hosts are registered and VMs are replicated. To try the product with a lab of real QEMU VMs, run{" "}
-            <code className="rounded bg-slate-100 px-1">npm run lab -- create</code> and reload this page.
+            Replicas appear here once hosts are registered and VMs are replicated. To try the product with a lab of real
+            QEMU VMs, run <code className="rounded bg-slate-100 px-1">npm run lab -- create</code> and reload this page.
           </p>
         </EmptyState>
       ) : (
         <>
           <ReplicaTable rows={rows} sortLinks={sortLinks} canStart={can(actor.role, "failback.start")} />
-          <Pagination page={result.page} pageSize={result.pageSize} total={result.total} hrefFor={(page) => replicasHref(search, { page })} />
+          <Pagination
+            page={result.page}
+            pageSize={result.pageSize}
+            total={result.total}
+            hrefFor={(page) => replicasHref(search, { page })}
+          />
         </>
       )}
     </>

@@ -9,8 +9,12 @@ export const pageSizes = [25, 50, 100] as const;
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-export function parseReplicaSearch(params: RawParams): Required<Pick<ReplicaSearch, "sort" | "direction" | "page" | "pageSize">> & ReplicaSearch {
-  const states = [params.state ?? []].flat().filter((s): s is ReplicaState => (replicaStates as readonly string[]).includes(s));
+export function parseReplicaSearch(
+  params: RawParams,
+): Required<Pick<ReplicaSearch, "sort" | "direction" | "page" | "pageSize">> & ReplicaSearch {
+  const states = [params.state ?? []]
+    .flat()
+    .filter((s): s is ReplicaState => (replicaStates as readonly string[]).includes(s));
   const site = first(params.site);
   const sort = first(params.sort);
   const size = Number(first(params.size));
@@ -27,7 +31,10 @@ export function parseReplicaSearch(params: RawParams): Required<Pick<ReplicaSear
 }
 
 /** The URL of this page with the current search and some parts changed. */
-export function replicasHref(search: ReturnType<typeof parseReplicaSearch>, change: Partial<ReturnType<typeof parseReplicaSearch>>): string {
+export function replicasHref(
+  search: ReturnType<typeof parseReplicaSearch>,
+  change: Partial<ReturnType<typeof parseReplicaSearch>>,
+): string {
   const next = { ...search, ...change };
   const query = new URLSearchParams();
   if (next.name) query.set("q", next.name);

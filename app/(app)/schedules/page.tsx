@@ -24,17 +24,27 @@ export default async function SchedulesPage() {
   const zones = canChange ? knownTimeZones() : [];
   return (
     <>
-      <PageHeader title="Scheduled switches" description="Every switch waiting for its time, across all sessions: in the zone it was entered in, in UTC and in yours." />
+      <PageHeader
+        title="Scheduled switches"
+        description="Every switch waiting for its time, across all sessions: in the zone it was entered in, in UTC and in yours."
+      />
       {upcoming.length === 0 ? (
         <EmptyState title="No switch is scheduled">
-          <p>A failback started with a scheduled switch shows here until its time comes or its schedule is cancelled.</p>
+          <p>
+            A failback started with a scheduled switch shows here until its time comes or its schedule is cancelled.
+          </p>
         </EmptyState>
       ) : (
         <ul className="space-y-4">
           {upcoming.map((s) => {
             const utc = utcText(s.runAt);
             return (
-              <li key={s.scheduleId} data-testid="schedule-row" data-session={s.sessionId} className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+              <li
+                key={s.scheduleId}
+                data-testid="schedule-row"
+                data-session={s.sessionId}
+                className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200"
+              >
                 <div className="flex flex-col gap-2 sm:flex-row sm:items-start sm:justify-between">
                   <div className="min-w-0">
                     <Link href={`/sessions/${s.sessionId}`} className="font-medium text-teal-800 hover:underline">
@@ -65,7 +75,12 @@ export default async function SchedulesPage() {
                       fields={{ sessionId: s.sessionId }}
                       label="Cancel schedule"
                       title="Cancel the scheduled switch?"
-                      consequence={<p>The switch will not happen at {utc}. The session turns to manual switching: each VM waits, ready to switch, until someone presses Switch now.</p>}
+                      consequence={
+                        <p>
+                          The switch will not happen at {utc}. The session turns to manual switching: each VM waits,
+                          ready to switch, until someone presses Switch now.
+                        </p>
+                      }
                       confirmLabel="Yes, cancel the schedule"
                       variant="danger"
                     />
@@ -73,7 +88,12 @@ export default async function SchedulesPage() {
                 </div>
                 {canChange ? (
                   <div className="mt-3">
-                    <ChangeSwitchTimeForm sessionId={s.sessionId} local={toLocalInputValue(s.runAt, s.timeZone)} timeZone={s.timeZone} zones={zones} />
+                    <ChangeSwitchTimeForm
+                      sessionId={s.sessionId}
+                      local={toLocalInputValue(s.runAt, s.timeZone)}
+                      timeZone={s.timeZone}
+                      zones={zones}
+                    />
                   </div>
                 ) : null}
               </li>

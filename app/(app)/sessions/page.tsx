@@ -18,7 +18,11 @@ const pageSize = 50;
 const views = { running: "Running", all: "History (all)" } as const;
 type View = keyof typeof views;
 
-export default async function SessionsPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
+export default async function SessionsPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | undefined>>;
+}) {
   const { allowed } = await actorWithPermission("session.read", "failback sessions");
   if (!allowed) return <NotPermitted what="failback sessions" />;
   const params = await searchParams;
@@ -26,7 +30,12 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
   const state = itemStates.find((s) => s === params.state) as ItemState | undefined;
   const page = Math.max(1, Number.parseInt(params.page ?? "", 10) || 1);
   // One row more than a page tells whether there is a next page without counting every session.
-  const rows = await listSessions(db(), { live: view === "running", state, limit: pageSize + 1, offset: (page - 1) * pageSize });
+  const rows = await listSessions(db(), {
+    live: view === "running",
+    state,
+    limit: pageSize + 1,
+    offset: (page - 1) * pageSize,
+  });
   const shown = rows.slice(0, pageSize);
   const href = (change: { view?: View; page?: number }) => {
     const q = new URLSearchParams();
@@ -40,11 +49,19 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
   };
   return (
     <>
-      <PageHeader title="Failback sessions" description="Every failback, running or finished, with its timeline. Sessions are kept for the record." />
+      <PageHeader
+        title="Failback sessions"
+        description="Every failback, running or finished, with its timeline. Sessions are kept for the record."
+      />
       <div className="mb-4 flex flex-wrap items-end justify-between gap-3">
         <nav aria-label="Which sessions" className="flex gap-1 rounded-md bg-slate-100 p-1 text-sm">
           {(Object.keys(views) as View[]).map((v) => (
-            <Link key={v} href={href({ view: v })} aria-current={v === view ? "page" : undefined} className={`rounded px-3 py-1.5 ${v === view ? "bg-white font-medium shadow-sm" : "text-slate-600 hover:text-slate-900"}`}>
+            <Link
+              key={v}
+              href={href({ view: v })}
+              aria-current={v === view ? "page" : undefined}
+              className={`rounded px-3 py-1.5 ${v === view ? "bg-white font-medium shadow-sm" : "text-slate-600 hover:text-slate-900"}`}
+            >
               {views[v]}
             </Link>
           ))}
@@ -55,7 +72,12 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
             <label htmlFor="state" className="block text-sm font-medium text-slate-700">
               State
             </label>
-            <select id="state" name="state" defaultValue={state ?? ""} className="mt-1 rounded-md border-0 py-2 pl-3 pr-8 text-sm ring-1 ring-inset ring-slate-300">
+            <select
+              id="state"
+              name="state"
+              defaultValue={state ?? ""}
+              className="mt-1 rounded-md border-0 py-2 pl-3 pr-8 text-sm ring-1 ring-inset ring-slate-300"
+            >
               <option value="">any</option>
               {itemStates.map((s) => (
                 <option key={s} value={s}>
@@ -64,7 +86,10 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
               ))}
             </select>
           </div>
-          <button type="submit" className="rounded-md bg-white px-3 py-2 text-sm font-medium ring-1 ring-slate-300 hover:bg-slate-50">
+          <button
+            type="submit"
+            className="rounded-md bg-white px-3 py-2 text-sm font-medium ring-1 ring-slate-300 hover:bg-slate-50"
+          >
             Filter
           </button>
         </form>
@@ -92,11 +117,21 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
           <table className="min-w-full divide-y divide-slate-200 text-sm">
             <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
               <tr>
-                <th scope="col" className="px-4 py-3">VMs</th>
-                <th scope="col" className="px-4 py-3">State</th>
-                <th scope="col" className="px-4 py-3">Switch</th>
-                <th scope="col" className="px-4 py-3">Started</th>
-                <th scope="col" className="px-4 py-3">Finished</th>
+                <th scope="col" className="px-4 py-3">
+                  VMs
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  State
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Switch
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Started
+                </th>
+                <th scope="col" className="px-4 py-3">
+                  Finished
+                </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
@@ -133,7 +168,12 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
         </div>
       )}
       {page > 1 || rows.length > pageSize ? (
-        <Pagination page={page} pageSize={pageSize} hasNext={rows.length > pageSize} hrefFor={(p) => href({ page: p })} />
+        <Pagination
+          page={page}
+          pageSize={pageSize}
+          hasNext={rows.length > pageSize}
+          hrefFor={(p) => href({ page: p })}
+        />
       ) : null}
     </>
   );

@@ -17,7 +17,10 @@ export default async function UsersPage() {
   const users = await listUsers(db());
   return (
     <>
-      <PageHeader title="Users" description="Who may sign in, and what each role may do. Changes apply on the user's next request." />
+      <PageHeader
+        title="Users"
+        description="Who may sign in, and what each role may do. Changes apply on the user's next request."
+      />
       <section className="mb-8 rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200">
         <h2 className="mb-4 text-base font-semibold">Add a user</h2>
         <CreateUserForm />
@@ -26,10 +29,18 @@ export default async function UsersPage() {
         <table className="min-w-full divide-y divide-slate-200 text-sm">
           <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
             <tr>
-              <th scope="col" className="px-4 py-3">User</th>
-              <th scope="col" className="px-4 py-3">Role</th>
-              <th scope="col" className="px-4 py-3">Last sign-in</th>
-              <th scope="col" className="px-4 py-3">Actions</th>
+              <th scope="col" className="px-4 py-3">
+                User
+              </th>
+              <th scope="col" className="px-4 py-3">
+                Role
+              </th>
+              <th scope="col" className="px-4 py-3">
+                Last sign-in
+              </th>
+              <th scope="col" className="px-4 py-3">
+                Actions
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">

@@ -13,7 +13,14 @@ export function SignInForm({ next }: { next: string }) {
     <form action={formAction} className="space-y-4">
       <input type="hidden" name="next" value={next} />
       <TextField label="Email" name="email" type="email" autoComplete="username" required errors={errors?.email} />
-      <TextField label="Password" name="password" type="password" autoComplete="current-password" required errors={errors?.password} />
+      <TextField
+        label="Password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        required
+        errors={errors?.password}
+      />
       <FormMessage result={result} />
       <SubmitButton pendingText="Signing in…">Sign in</SubmitButton>
     </form>

@@ -14,7 +14,12 @@ export function ItemProgress({ itemId, vmName }: { itemId: string; vmName: strin
   const running = progress.status === "running" || progress.status === "retrying";
   const disks = Object.entries(progress.disks);
   return (
-    <section aria-label={`Progress of ${vmName}`} data-testid="item-progress" data-status={progress.status} className="rounded-md bg-slate-50 p-3 ring-1 ring-slate-200">
+    <section
+      aria-label={`Progress of ${vmName}`}
+      data-testid="item-progress"
+      data-status={progress.status}
+      className="rounded-md bg-slate-50 p-3 ring-1 ring-slate-200"
+    >
       <ProgressBar
         label={`${progress.title} (${statusWords[progress.status]})`}
         done={progress.bytesDone}
@@ -34,7 +39,14 @@ export function ItemProgress({ itemId, vmName }: { itemId: string; vmName: strin
       {disks.length > 1 || (disks.length === 1 && running) ? (
         <div className="mt-3 grid gap-2 sm:grid-cols-2">
           {disks.map(([label, d]) => (
-            <ProgressBar key={label} label={`Disk ${label}`} done={d.done} total={d.total} tone="slate" detail={`${formatBytes(d.done)} of ${formatBytes(d.total)}`} />
+            <ProgressBar
+              key={label}
+              label={`Disk ${label}`}
+              done={d.done}
+              total={d.total}
+              tone="slate"
+              detail={`${formatBytes(d.done)} of ${formatBytes(d.total)}`}
+            />
           ))}
         </div>
       ) : null}
@@ -49,7 +61,11 @@ export function StepProgress({ itemId, stepId }: { itemId: string; stepId: strin
   if (!progress || progress.stepId !== stepId || progress.status === "done") return null;
   return (
     <div className="mt-1 max-w-sm">
-      <ProgressBar label={progress.disk ? `Disk ${progress.disk}` : "Progress"} done={progress.bytesDone} total={progress.bytesTotal} />
+      <ProgressBar
+        label={progress.disk ? `Disk ${progress.disk}` : "Progress"}
+        done={progress.bytesDone}
+        total={progress.bytesTotal}
+      />
     </div>
   );
 }

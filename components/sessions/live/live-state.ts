@@ -61,7 +61,14 @@ export interface LiveState {
 export const LOG_LIMIT = 1000;
 const RATE_LIMIT = 600;
 
-export const emptyLiveState: LiveState = { lastEventId: 0, progress: {}, rates: [], verification: {}, log: [], logDropped: 0 };
+export const emptyLiveState: LiveState = {
+  lastEventId: 0,
+  progress: {},
+  rates: [],
+  verification: {},
+  log: [],
+  logDropped: 0,
+};
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
@@ -154,7 +161,10 @@ export function applyEvent(state: LiveState, event: LiveEvent): LiveState {
   } else if (itemId && stepStatusAfter[event.type]) {
     const before = state.progress[itemId];
     if (before && before.stepId === str(p.stepId)) {
-      next.progress = { ...state.progress, [itemId]: { ...before, status: stepStatusAfter[event.type] as StepProgress["status"] } };
+      next.progress = {
+        ...state.progress,
+        [itemId]: { ...before, status: stepStatusAfter[event.type] as StepProgress["status"] },
+      };
     }
   } else if (event.type === "verification.result" && itemId) {
     next.verification = { ...state.verification, [itemId]: { at: event.createdAt, disks: verdicts(p.disks) } };

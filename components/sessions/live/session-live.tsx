@@ -25,7 +25,17 @@ export function useSessionLive(): SessionLive {
  * Holds the session's live view. Progress events only update the bars; every other event means rows changed
  * (a step, a state, the schedule), so the server-rendered parts are fetched again — once per burst.
  */
-export function SessionLiveProvider({ sessionId, initial, vmNames, children }: { sessionId: string; initial: LiveState; vmNames: Record<string, string>; children: React.ReactNode }) {
+export function SessionLiveProvider({
+  sessionId,
+  initial,
+  vmNames,
+  children,
+}: {
+  sessionId: string;
+  initial: LiveState;
+  vmNames: Record<string, string>;
+  children: React.ReactNode;
+}) {
   const router = useRouter();
   const pendingRefresh = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(

@@ -32,7 +32,9 @@ export function ThroughputChart() {
   const { state, vmNames } = useSessionLive();
   const samples = state.rates;
   if (samples.length === 0) {
-    return <p className="text-sm text-slate-600">No transfer or verification has reported its rate in this session yet.</p>;
+    return (
+      <p className="text-sm text-slate-600">No transfer or verification has reported its rate in this session yet.</p>
+    );
   }
   const start = samples[0]?.at ?? 0;
   const end = Math.max(samples.at(-1)?.at ?? start, start + 10_000);
@@ -43,14 +45,29 @@ export function ThroughputChart() {
   const latest = samples.at(-1);
   return (
     <figure data-testid="throughput-chart">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} className="h-36 w-full" role="img" aria-label={`Throughput over time, peak ${formatRate(peak)}`} preserveAspectRatio="none">
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        className="h-36 w-full"
+        role="img"
+        aria-label={`Throughput over time, peak ${formatRate(peak)}`}
+        preserveAspectRatio="none"
+      >
         <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y(0)} y2={y(0)} stroke="#cbd5e1" strokeWidth={1} />
-        <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y(peak)} y2={y(peak)} stroke="#e2e8f0" strokeDasharray="4 4" strokeWidth={1} />
+        <line
+          x1={PAD.left}
+          x2={WIDTH - PAD.right}
+          y1={y(peak)}
+          y2={y(peak)}
+          stroke="#e2e8f0"
+          strokeDasharray="4 4"
+          strokeWidth={1}
+        />
         {items.map((itemId, i) =>
           segments(samples.filter((s) => s.itemId === itemId)).map((segment, j) => {
             const color = colors[i % colors.length];
             const [only] = segment;
-            if (segment.length === 1 && only) return <circle key={`${itemId}-${j}`} cx={x(only.at)} cy={y(only.rate)} r={3} fill={color} />;
+            if (segment.length === 1 && only)
+              return <circle key={`${itemId}-${j}`} cx={x(only.at)} cy={y(only.rate)} r={3} fill={color} />;
             return (
               <polyline
                 key={`${itemId}-${j}`}
@@ -66,10 +83,18 @@ export function ThroughputChart() {
       </svg>
       <figcaption className="mt-1 flex flex-wrap items-center gap-x-4 gap-y-1 text-xs text-slate-600">
         <span>Peak {formatRate(peak)}</span>
-        {latest ? <span>Latest {formatRate(latest.rate)} at {utcClock(new Date(latest.at))} UTC</span> : null}
+        {latest ? (
+          <span>
+            Latest {formatRate(latest.rate)} at {utcClock(new Date(latest.at))} UTC
+          </span>
+        ) : null}
         {items.map((itemId, i) => (
           <span key={itemId} className="inline-flex items-center gap-1">
-            <span aria-hidden className="inline-block h-2 w-3 rounded-sm" style={{ background: colors[i % colors.length] }} />
+            <span
+              aria-hidden
+              className="inline-block h-2 w-3 rounded-sm"
+              style={{ background: colors[i % colors.length] }}
+            />
             {vmNames[itemId] ?? "VM"}
           </span>
         ))}

@@ -12,11 +12,24 @@ export function VerificationResult({ itemId }: { itemId: string }) {
   const disks = Object.entries(result.disks);
   const allOk = disks.length > 0 && disks.every(([, v]) => v.ok);
   return (
-    <section aria-label="Verification" data-testid="verification" data-ok={allOk} className="rounded-md p-3 ring-1 ring-slate-200">
-      <h4 className="text-sm font-semibold">{allOk ? "Verified: production matches the replica at switch time" : "Verification found differences"}</h4>
+    <section
+      aria-label="Verification"
+      data-testid="verification"
+      data-ok={allOk}
+      className="rounded-md p-3 ring-1 ring-slate-200"
+    >
+      <h4 className="text-sm font-semibold">
+        {allOk ? "Verified: production matches the replica at switch time" : "Verification found differences"}
+      </h4>
       <ul className="mt-2 space-y-1 text-sm">
         {disks.map(([label, v]) => (
-          <li key={label} className="flex flex-wrap items-center gap-2" data-testid="verification-disk" data-disk={label} data-ok={v.ok}>
+          <li
+            key={label}
+            className="flex flex-wrap items-center gap-2"
+            data-testid="verification-disk"
+            data-disk={label}
+            data-ok={v.ok}
+          >
             <span className="font-mono text-xs">{label}</span>
             <Badge tone={v.ok ? "teal" : "red"}>{v.ok ? "matches" : "differs"}</Badge>
             {v.digest ? (
@@ -26,7 +39,8 @@ export function VerificationResult({ itemId }: { itemId: string }) {
             ) : null}
             {!v.ok && v.firstMismatch ? (
               <span className="text-xs text-red-800">
-                {v.mismatchedRegions} region(s), first at byte {v.firstMismatch.offset} ({formatBytes(v.firstMismatch.length)})
+                {v.mismatchedRegions} region(s), first at byte {v.firstMismatch.offset} (
+                {formatBytes(v.firstMismatch.length)})
               </span>
             ) : null}
           </li>

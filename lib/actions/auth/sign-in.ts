@@ -11,7 +11,12 @@ import { signInInput } from "@/lib/validation/users";
 export async function signInWithPassword(_previous: unknown, formData: unknown): Promise<ActionResult> {
   const parsed = signInInput.safeParse(inputToObject(formData));
   if (!parsed.success) {
-    return { ok: false, code: "VALIDATION", message: "Enter your email and password.", fieldErrors: fieldErrorsOf(parsed.error) };
+    return {
+      ok: false,
+      code: "VALIDATION",
+      message: "Enter your email and password.",
+      fieldErrors: fieldErrorsOf(parsed.error),
+    };
   }
   const raw = inputToObject(formData);
   const next = typeof raw.next === "string" && raw.next.startsWith("/") && !raw.next.startsWith("//") ? raw.next : "/";

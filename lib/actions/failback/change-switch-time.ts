@@ -24,8 +24,19 @@ const action = defineAction({
   input,
   async run({ actor, input, audit }) {
     // The engine resolves the local time in the zone (refusing past, skipped or repeated times by field).
-    const result = await engineCall(() => engine().changeSwitchTime(engineActorOf(actor), input.sessionId, input.local, input.timeZone));
-    audit({ targetType: "failback_session", targetId: input.sessionId, details: { via: "dashboard", local: input.local, timeZone: input.timeZone, runAt: result.schedule?.runAt.toISOString() ?? null } });
+    const result = await engineCall(() =>
+      engine().changeSwitchTime(engineActorOf(actor), input.sessionId, input.local, input.timeZone),
+    );
+    audit({
+      targetType: "failback_session",
+      targetId: input.sessionId,
+      details: {
+        via: "dashboard",
+        local: input.local,
+        timeZone: input.timeZone,
+        runAt: result.schedule?.runAt.toISOString() ?? null,
+      },
+    });
     return { sessionId: result.sessionId, runAt: result.schedule?.runAt.toISOString() ?? null };
   },
   successMessage: (data) => (data.runAt ? `Switch time changed to ${utcWords(data.runAt)}.` : "Switch time changed."),

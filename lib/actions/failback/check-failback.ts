@@ -32,11 +32,18 @@ const action = defineAction({
     const checked = await engineCall(() => engine().check(input));
     const plans = input.items.map((item) => {
       const options = { target: item.target, quickRollback: input.quickRollback, powerOnAfter: input.powerOnAfter };
-      const view = (plan: "phase1" | "phase2") => stepsOf(plan, options).map((s) => ({ kind: s.kind, title: s.title, skipped: Boolean(s.skipWhen) }));
+      const view = (plan: "phase1" | "phase2") =>
+        stepsOf(plan, options).map((s) => ({ kind: s.kind, title: s.title, skipped: Boolean(s.skipWhen) }));
       return { replicaId: item.replicaId, phase1: view("phase1"), phase2: view("phase2") };
     });
     audit({ details: { replicas: input.items.map((i) => i.replicaId), ok: checked.ok, code: checked.code } });
-    return { ok: checked.ok, fieldErrors: checked.fieldErrors, runAt: checked.runAt?.toISOString() ?? null, preflight: checked.preflight, plans };
+    return {
+      ok: checked.ok,
+      fieldErrors: checked.fieldErrors,
+      runAt: checked.runAt?.toISOString() ?? null,
+      preflight: checked.preflight,
+      plans,
+    };
   },
 });
 

@@ -8,7 +8,8 @@ export async function engineCall<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    if (err instanceof Error && (err as { code?: unknown }).code === "INVALID_STATE") throw new AppError("INVALID_STATE", err.message);
+    if (err instanceof Error && (err as { code?: unknown }).code === "INVALID_STATE")
+      throw new AppError("INVALID_STATE", err.message);
     throw err;
   }
 }

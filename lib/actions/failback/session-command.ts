@@ -26,9 +26,21 @@ export function sessionCommand(spec: {
     name: spec.name,
     permission: spec.permission,
     input: sessionCommandInput,
-    async run({ actor, input, audit }: { actor: Actor; input: SessionCommandInput; audit: (e: { targetType?: string; targetId?: string; details?: Record<string, unknown> }) => void }) {
+    async run({
+      actor,
+      input,
+      audit,
+    }: {
+      actor: Actor;
+      input: SessionCommandInput;
+      audit: (e: { targetType?: string; targetId?: string; details?: Record<string, unknown> }) => void;
+    }) {
       const result = await engineCall(() => spec.call(engine(), engineActorOf(actor), input));
-      audit({ targetType: "failback_session", targetId: input.sessionId, details: { via: "dashboard", itemId: input.itemId ?? null, items: result.itemIds } });
+      audit({
+        targetType: "failback_session",
+        targetId: input.sessionId,
+        details: { via: "dashboard", itemId: input.itemId ?? null, items: result.itemIds },
+      });
       return { sessionId: result.sessionId, message: result.message };
     },
     successMessage: (data) => data.message,

@@ -13,10 +13,18 @@ const action = defineAction({
   input: createTokenInput,
   async run({ actor, input, tx, audit }) {
     if ((await countLiveTokensOfUser(tx, actor.userId)) >= maxLiveTokensPerUser) {
-      throw new AppError("CONFLICT", `You have ${maxLiveTokensPerUser} live tokens already; revoke one you no longer use.`);
+      throw new AppError(
+        "CONFLICT",
+        `You have ${maxLiveTokensPerUser} live tokens already; revoke one you no longer use.`,
+      );
     }
     const secret = newTokenSecret();
-    const token = await insertApiToken(tx, { userId: actor.userId, name: input.name, prefix: secret.prefix, secretHash: secret.secretHash });
+    const token = await insertApiToken(tx, {
+      userId: actor.userId,
+      name: input.name,
+      prefix: secret.prefix,
+      secretHash: secret.secretHash,
+    });
     audit({ targetType: "api_token", targetId: token.id, details: { name: token.name, prefix: token.prefix } });
     // The only time the secret leaves the server: only its hash was stored.
     return { id: token.id, name: token.name, prefix: token.prefix, token: secret.token };

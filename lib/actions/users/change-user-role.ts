@@ -19,7 +19,11 @@ const action = defineAction({
       });
     }
     await updateUserAccess(tx, input.userId, { role: input.role });
-    audit({ targetType: "user", targetId: input.userId, details: { email: before.email, from: before.role, to: input.role } });
+    audit({
+      targetType: "user",
+      targetId: input.userId,
+      details: { email: before.email, from: before.role, to: input.role },
+    });
     return { email: before.email, role: input.role };
   },
   successMessage: (u) => `${u.email} is now ${u.role}.`,

@@ -7,7 +7,16 @@ import type { Db } from "@/lib/db/client";
 import { upsertHost, upsertReplica, upsertSite, upsertVm } from "@/lib/db/queries/estate";
 import { insertApiToken } from "@/lib/db/queries/api-tokens";
 import { insertUser } from "@/lib/db/queries/users";
-import { failbackItems, failbackSessions, switchSchedules, type FailbackItem, type FailbackSession, type ItemState, type User, type UserRole } from "@/lib/db/schema";
+import {
+  failbackItems,
+  failbackSessions,
+  switchSchedules,
+  type FailbackItem,
+  type FailbackSession,
+  type ItemState,
+  type User,
+  type UserRole,
+} from "@/lib/db/schema";
 import { appendEvent } from "@/lib/events/events";
 import { newTokenSecret } from "@/lib/api/token-secret";
 import type postgres from "postgres";
@@ -21,10 +30,20 @@ export interface TokenUser {
 }
 
 export async function userWithToken(db: Db, role: UserRole, label: string = role): Promise<TokenUser> {
-  const user = await insertUser(db, { email: `${label}-${tag()}@api.test`, name: label, role, passwordHash: "not-used-by-api-tests" });
+  const user = await insertUser(db, {
+    email: `${label}-${tag()}@api.test`,
+    name: label,
+    role,
+    passwordHash: "not-used-by-api-tests",
+  });
   if (!user) throw new Error("user insert failed");
   const secret = newTokenSecret();
-  const row = await insertApiToken(db, { userId: user.id, name: `${label} token`, prefix: secret.prefix, secretHash: secret.secretHash });
+  const row = await insertApiToken(db, {
+    userId: user.id,
+    name: `${label} token`,
+    prefix: secret.prefix,
+    secretHash: secret.secretHash,
+  });
   return { user, token: secret.token, tokenId: row.id };
 }
 
@@ -49,17 +68,30 @@ export function apiRequest(path: string, options: CallOptions = {}): Request {
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
-  return new Request(`http://localhost${path}`, { method: options.method ?? (body === undefined ? "GET" : "POST"), headers, body, signal: options.signal });
+  return new Request(`http://localhost${path}`, {
+    method: options.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    body,
+    signal: options.signal,
+  });
 }
 
 export type Handler = (request: Request, context?: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
-export function call(handler: Handler, path: string, options: CallOptions & { params?: Record<string, string> } = {}): Promise<Response> {
+export function call(
+  handler: Handler,
+  path: string,
+  options: CallOptions & { params?: Record<string, string> } = {},
+): Promise<Response> {
   return handler(apiRequest(path, options), { params: Promise.resolve(options.params ?? {}) });
 }
 
-export async function errorOf(response: Response): Promise<{ code: string; message: string; fieldErrors?: Record<string, string[]> }> {
-  const body = (await response.json()) as { error?: { code: string; message: string; fieldErrors?: Record<string, string[]> } };
+export async function errorOf(
+  response: Response,
+): Promise<{ code: string; message: string; fieldErrors?: Record<string, string[]> }> {
+  const body = (await response.json()) as {
+    error?: { code: string; message: string; fieldErrors?: Record<string, string[]> };
+  };
   if (!body.error) throw new Error(`expected an error body, got ${JSON.stringify(body)}`);
   return body.error;
 }
@@ -80,18 +112,36 @@ export interface FabricatedSession {
  */
 export async function fabricateSession(
   db: Db,
-  options: { state: ItemState; createdBy: string; switchMode?: FailbackSession["switchMode"]; activePlan?: string | null; resumeState?: ItemState | null; schedule?: boolean },
+  options: {
+    state: ItemState;
+    createdBy: string;
+    switchMode?: FailbackSession["switchMode"];
+    activePlan?: string | null;
+    resumeState?: ItemState | null;
+    schedule?: boolean;
+  },
 ): Promise<FabricatedSession> {
   const t = tag();
   const site = await upsertSite(db, `api-test-site-${t}`);
-  const host = await upsertHost(db, { siteId: site.id, name: `api-test-host-${t}`, providerKind: "qemu", connection: { siteDir: `/nonexistent/api-test-${t}` } });
-  const vm = (name: string) => upsertVm(db, { hostId: host.id, externalId: name, name, cpus: 1, memoryMib: 64, guestAgent: false, config: {} });
+  const host = await upsertHost(db, {
+    siteId: site.id,
+    name: `api-test-host-${t}`,
+    providerKind: "qemu",
+    connection: { siteDir: `/nonexistent/api-test-${t}` },
+  });
+  const vm = (name: string) =>
+    upsertVm(db, { hostId: host.id, externalId: name, name, cpus: 1, memoryMib: 64, guestAgent: false, config: {} });
   const source = await vm(`api-vm-${t}`);
   const replicaVm = await vm(`api-vm-${t}-replica`);
   const replica = await upsertReplica(db, { sourceVmId: source.id, replicaVmId: replicaVm.id });
   const [session] = await db
     .insert(failbackSessions)
-    .values({ state: options.state, switchMode: options.switchMode ?? "manual", createdBy: options.createdBy, reason: "api test" })
+    .values({
+      state: options.state,
+      switchMode: options.switchMode ?? "manual",
+      createdBy: options.createdBy,
+      reason: "api test",
+    })
     .returning();
   if (!session) throw new Error("session insert failed");
   const [item] = await db
@@ -115,13 +165,23 @@ export async function fabricateSession(
   if (options.schedule) {
     const [schedule] = await db
       .insert(switchSchedules)
-      .values({ sessionId: session.id, runAt: new Date(Date.now() + 2 * 86_400_000), timeZone: "Europe/Berlin", createdBy: options.createdBy })
+      .values({
+        sessionId: session.id,
+        runAt: new Date(Date.now() + 2 * 86_400_000),
+        timeZone: "Europe/Berlin",
+        createdBy: options.createdBy,
+      })
       .returning();
     scheduleId = schedule?.id ?? null;
   }
   await db.transaction(async (tx) => {
     await appendEvent(tx, { sessionId: session.id, type: "session.created", payload: { by: "api test" } });
-    await appendEvent(tx, { sessionId: session.id, itemId: item.id, type: "item.state", payload: { from: "pending", to: options.state } });
+    await appendEvent(tx, {
+      sessionId: session.id,
+      itemId: item.id,
+      type: "item.state",
+      payload: { from: "pending", to: options.state },
+    });
   });
   return { session, item, replicaId: replica.id, scheduleId };
 }
@@ -130,9 +190,15 @@ export async function fabricateSession(
 export async function finishFabricated(db: Db, sessions: FabricatedSession[]): Promise<void> {
   if (sessions.length === 0) return;
   const ids = sessions.map((s) => s.session.id);
-  await db.update(failbackItems).set({ state: "cancelled", activePlan: null, leaseOwner: null, leaseExpiresAt: null }).where(inArray(failbackItems.sessionId, ids));
+  await db
+    .update(failbackItems)
+    .set({ state: "cancelled", activePlan: null, leaseOwner: null, leaseExpiresAt: null })
+    .where(inArray(failbackItems.sessionId, ids));
   await db.update(switchSchedules).set({ state: "cancelled" }).where(inArray(switchSchedules.sessionId, ids));
-  await db.update(failbackSessions).set({ state: "cancelled", finishedAt: new Date() }).where(inArray(failbackSessions.id, ids));
+  await db
+    .update(failbackSessions)
+    .set({ state: "cancelled", finishedAt: new Date() })
+    .where(inArray(failbackSessions.id, ids));
 }
 
 export async function itemOf(db: Db, itemId: string): Promise<FailbackItem> {
@@ -164,7 +230,11 @@ export async function fingerprint(sql: postgres.Sql, userId: string, sessionIds:
   return String(row?.digest);
 }
 
-export async function denialsOf(sql: postgres.Sql, userId: string | null, action: string): Promise<{ reason: string; target_id: string | null; details: Record<string, unknown> }[]> {
+export async function denialsOf(
+  sql: postgres.Sql,
+  userId: string | null,
+  action: string,
+): Promise<{ reason: string; target_id: string | null; details: Record<string, unknown> }[]> {
   return userId
     ? sql`select reason, target_id, details from audit_log where actor_user_id = ${userId} and action = ${action} and outcome = 'denied' order by id`
     : sql`select reason, target_id, details from audit_log where actor_user_id is null and action = ${action} and outcome = 'denied' order by id`;

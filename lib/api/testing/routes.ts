@@ -39,8 +39,14 @@ export type ApiRoutes = Awaited<ReturnType<typeof loadApiRoutes>>;
 export async function closeApiResources(): Promise<void> {
   const { engine } = await import("@/lib/server/engine-instance");
   const { database } = await import("@/lib/db/client");
-  await engine().close().catch(() => {});
-  const listener = (globalThis as unknown as { failbackEventListener?: Promise<{ sql: { end(o: { timeout: number }): Promise<void> } }> }).failbackEventListener;
+  await engine()
+    .close()
+    .catch(() => {});
+  const listener = (
+    globalThis as unknown as {
+      failbackEventListener?: Promise<{ sql: { end(o: { timeout: number }): Promise<void> } }>;
+    }
+  ).failbackEventListener;
   if (listener) await (await listener.catch(() => null))?.sql.end({ timeout: 1 });
   await database().close();
 }

@@ -25,6 +25,9 @@ Stored in ~/.config/failback/credentials.json (mode 0600), or in $FAILBACK_CONFI
     // Stored only once the server accepts it: a typo never becomes the saved login.
     const me = await new ApiClient({ server, token }, io.fetch).get<Me>("/api/v1/me");
     const file = saveCredentials(io.env, { server, token });
-    out.result({ server, email: me.email, role: me.role, credentialsFile: file }, () => `Logged in to ${server} as ${me.email} (${me.role}). Saved to ${file}.`);
+    out.result(
+      { server, email: me.email, role: me.role, credentialsFile: file },
+      () => `Logged in to ${server} as ${me.email} (${me.role}). Saved to ${file}.`,
+    );
   },
 };

@@ -14,7 +14,9 @@ export const replicas: Command = {
       const value = stringOption(values, key);
       if (value !== undefined) query.set(key, value);
     }
-    const { replicas: rows } = await client().get<{ replicas: Replica[] }>(`/api/v1/replicas${query.size ? `?${query}` : ""}`);
+    const { replicas: rows } = await client().get<{ replicas: Replica[] }>(
+      `/api/v1/replicas${query.size ? `?${query}` : ""}`,
+    );
     out.result(rows, () => replicasTable(rows));
   },
 };

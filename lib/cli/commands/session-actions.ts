@@ -15,7 +15,13 @@ function rescheduleBody(ctx: CommandContext): Record<string, unknown> {
   return { local, timeZone: stringOption(ctx.values, "zone") ?? Intl.DateTimeFormat().resolvedOptions().timeZone };
 }
 
-function sessionCommand(name: string, summary: string, body: (ctx: CommandContext) => Record<string, unknown>, options: Command["options"], extraHelp: string): Command {
+function sessionCommand(
+  name: string,
+  summary: string,
+  body: (ctx: CommandContext) => Record<string, unknown>,
+  options: Command["options"],
+  extraHelp: string,
+): Command {
   return {
     name,
     summary,
@@ -24,7 +30,10 @@ function sessionCommand(name: string, summary: string, body: (ctx: CommandContex
     async run(ctx) {
       const sessionId = sessionIdArgument(ctx.positionals, name);
       const result = await ctx.client().post<CommandResult>(`${sessionPath(sessionId)}/${name}`, body(ctx));
-      ctx.out.result(result, () => result.message + (result.schedule ? ` New switch time: ${result.schedule.runAt}.` : ""));
+      ctx.out.result(
+        result,
+        () => result.message + (result.schedule ? ` New switch time: ${result.schedule.runAt}.` : ""),
+      );
     },
   };
 }
@@ -34,7 +43,13 @@ const itemHelp = " [--item ITEM-ID]";
 
 export const sessionCommands: Command[] = [
   sessionCommand("switch-now", "Switch now (phase 2) for the VMs waiting to switch.", itemBody, item, itemHelp),
-  sessionCommand("reschedule", "Change the scheduled switch time (--at, --zone).", rescheduleBody, { at: { type: "string" }, zone: { type: "string" } }, ' --at "YYYY-MM-DDTHH:mm" [--zone ZONE]'),
+  sessionCommand(
+    "reschedule",
+    "Change the scheduled switch time (--at, --zone).",
+    rescheduleBody,
+    { at: { type: "string" }, zone: { type: "string" } },
+    ' --at "YYYY-MM-DDTHH:mm" [--zone ZONE]',
+  ),
   sessionCommand("cancel-schedule", "Cancel the scheduled switch (switch manually afterwards).", () => ({}), {}, ""),
   sessionCommand("commit", "Commit switched VMs (the end of the failback).", itemBody, item, itemHelp),
   sessionCommand("undo", "Undo: production off, the replicas run again.", itemBody, item, itemHelp),

@@ -11,9 +11,13 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 async function resolveReplica(client: ApiClient, value: string): Promise<string> {
   if (uuidPattern.test(value)) return value;
   const { replicas } = await client.get<{ replicas: Replica[] }>(`/api/v1/replicas?name=${encodeURIComponent(value)}`);
-  const matches = replicas.filter((r) => r.sourceVmName.toLowerCase() === value.toLowerCase() || r.replicaVmName.toLowerCase() === value.toLowerCase());
+  const matches = replicas.filter(
+    (r) =>
+      r.sourceVmName.toLowerCase() === value.toLowerCase() || r.replicaVmName.toLowerCase() === value.toLowerCase(),
+  );
   if (matches.length === 0) throw new CliError("NOT_FOUND", `No replica of a VM named ${value}.`);
-  if (matches.length > 1) throw new CliError("VALIDATION", `${matches.length} replicas match ${value}; give the replica id instead.`);
+  if (matches.length > 1)
+    throw new CliError("VALIDATION", `${matches.length} replicas match ${value}; give the replica id instead.`);
   return (matches[0] as Replica).id;
 }
 
@@ -43,9 +47,12 @@ export const start: Command = {
     (body.items as { replicaId: string }[]).forEach((item, i) => (item.replicaId = ids[i] as string));
     const started = await client().post<StartedFailback>("/api/v1/sessions", body);
     out.result(started, () => {
-      const lines = [`Started failback session ${started.sessionId} for ${started.itemIds.length} VM${started.itemIds.length === 1 ? "" : "s"}.`];
+      const lines = [
+        `Started failback session ${started.sessionId} for ${started.itemIds.length} VM${started.itemIds.length === 1 ? "" : "s"}.`,
+      ];
       if (started.runAt) lines.push(`The switch is scheduled for ${started.runAt}.`);
-      for (const check of started.preflight) for (const warning of check.warnings) lines.push(`warning: ${check.replicaName}: ${warning}`);
+      for (const check of started.preflight)
+        for (const warning of check.warnings) lines.push(`warning: ${check.replicaName}: ${warning}`);
       lines.push(`Follow it with: failback status ${started.sessionId} --follow`);
       return lines.join("\n");
     });

@@ -19,7 +19,12 @@ failback status <session> --follow [--until STATE] [--after EVENT-ID] [--timeout
   --after EVENT-ID   Print only events after this id (continue where an earlier follow stopped).
   --json             One JSON document; with --follow one JSON object per line: {"event": …} for each
                      event, then {"session": …} with the final status.`,
-  options: { follow: { type: "boolean" }, until: { type: "string" }, after: { type: "string" }, timeout: { type: "string" } },
+  options: {
+    follow: { type: "boolean" },
+    until: { type: "string" },
+    after: { type: "string" },
+    timeout: { type: "string" },
+  },
   async run({ out, values, positionals, client }) {
     if (positionals.length === 0) {
       if (values.follow) throw usageError("--follow needs a session id: failback status <session> --follow");

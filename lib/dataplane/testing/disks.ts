@@ -67,7 +67,8 @@ export class DiskLab {
     await Promise.allSettled(this.open.map((d) => d.close()));
     // A test that failed half-way may leave a daemon behind: its pid file names it.
     for (const file of fs.existsSync(this.runDir) ? fs.readdirSync(this.runDir) : []) {
-      if (file.endsWith(".pid")) for (const pid of daemonPidsFor(path.join(this.runDir, file))) process.kill(pid, "SIGKILL");
+      if (file.endsWith(".pid"))
+        for (const pid of daemonPidsFor(path.join(this.runDir, file))) process.kill(pid, "SIGKILL");
     }
     await fs.promises.rm(this.dir, { recursive: true, force: true });
   }
@@ -131,7 +132,9 @@ export async function makePair(
 /** Allocated extents of one qcow2 layer alone (its backing file left out). */
 export async function layerExtents(file: string): Promise<Array<Region & { zero: boolean }>> {
   const spec = { driver: "qcow2", backing: null, file: { driver: "file", filename: file } };
-  const map = JSON.parse(await run("qemu-img", ["map", "-U", "--output=json", `json:${JSON.stringify(spec)}`])) as Array<{
+  const map = JSON.parse(
+    await run("qemu-img", ["map", "-U", "--output=json", `json:${JSON.stringify(spec)}`]),
+  ) as Array<{
     start: number;
     length: number;
     present: boolean;

@@ -26,7 +26,10 @@ export async function insertApiToken(
 }
 
 /** The token with this hash and its user, revoked or not (the caller says why a token is refused). */
-export async function findTokenByHash(db: DbOrTx, secretHash: string): Promise<{ token: ApiTokenListing; user: User } | undefined> {
+export async function findTokenByHash(
+  db: DbOrTx,
+  secretHash: string,
+): Promise<{ token: ApiTokenListing; user: User } | undefined> {
   const [row] = await db
     .select({ token: listing, user: users })
     .from(apiTokens)
@@ -53,7 +56,11 @@ export async function countLiveTokensOfUser(db: DbOrTx, userId: string): Promise
 }
 
 /** Revokes one of the user's own live tokens; another user's token id finds nothing. */
-export async function revokeTokenOfUser(db: DbOrTx, userId: string, tokenId: string): Promise<ApiTokenListing | undefined> {
+export async function revokeTokenOfUser(
+  db: DbOrTx,
+  userId: string,
+  tokenId: string,
+): Promise<ApiTokenListing | undefined> {
   const [row] = await db
     .update(apiTokens)
     .set({ revokedAt: new Date() })

@@ -22,7 +22,11 @@ export async function listAudit(db: DbOrTx, filter: AuditFilter = {}): Promise<A
   if (filter.before) where.push(lt(auditLog.id, filter.before));
   if (filter.text) {
     const pattern = `%${filter.text.replace(/[%_\\]/g, "\\$&")}%`;
-    const match = or(ilike(auditLog.action, pattern), ilike(auditLog.actorLabel, pattern), ilike(auditLog.targetId, pattern));
+    const match = or(
+      ilike(auditLog.action, pattern),
+      ilike(auditLog.actorLabel, pattern),
+      ilike(auditLog.targetId, pattern),
+    );
     if (match) where.push(match);
   }
   return db

@@ -2,7 +2,19 @@
 // so that recording an inventory twice changes nothing the second time.
 import { and, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
-import { disks, hosts, replicas, restorePoints, sites, vms, type Host, type Replica, type RestorePoint, type Site, type Vm } from "@/lib/db/schema";
+import {
+  disks,
+  hosts,
+  replicas,
+  restorePoints,
+  sites,
+  vms,
+  type Host,
+  type Replica,
+  type RestorePoint,
+  type Site,
+  type Vm,
+} from "@/lib/db/schema";
 
 export async function upsertSite(db: DbOrTx, name: string, description = ""): Promise<Site> {
   const [row] = await db
@@ -20,14 +32,25 @@ export async function upsertHost(
   const [row] = await db
     .insert(hosts)
     .values(values)
-    .onConflictDoUpdate({ target: [hosts.siteId, hosts.name], set: { connection: values.connection, providerKind: values.providerKind } })
+    .onConflictDoUpdate({
+      target: [hosts.siteId, hosts.name],
+      set: { connection: values.connection, providerKind: values.providerKind },
+    })
     .returning();
   return row as Host;
 }
 
 export async function upsertVm(
   db: DbOrTx,
-  values: { hostId: string; externalId: string; name: string; cpus: number; memoryMib: number; guestAgent: boolean; config: Record<string, unknown> },
+  values: {
+    hostId: string;
+    externalId: string;
+    name: string;
+    cpus: number;
+    memoryMib: number;
+    guestAgent: boolean;
+    config: Record<string, unknown>;
+  },
 ): Promise<Vm> {
   const { hostId, externalId, ...rest } = values;
   const [row] = await db
@@ -38,11 +61,17 @@ export async function upsertVm(
   return row as Vm;
 }
 
-export async function upsertDisk(db: DbOrTx, values: { vmId: string; label: string; sizeBytes: number; locator: string }): Promise<void> {
+export async function upsertDisk(
+  db: DbOrTx,
+  values: { vmId: string; label: string; sizeBytes: number; locator: string },
+): Promise<void> {
   await db
     .insert(disks)
     .values(values)
-    .onConflictDoUpdate({ target: [disks.vmId, disks.label], set: { sizeBytes: values.sizeBytes, locator: values.locator } });
+    .onConflictDoUpdate({
+      target: [disks.vmId, disks.label],
+      set: { sizeBytes: values.sizeBytes, locator: values.locator },
+    });
 }
 
 export async function upsertReplica(db: DbOrTx, values: { sourceVmId: string; replicaVmId: string }): Promise<Replica> {
@@ -56,12 +85,21 @@ export async function upsertReplica(db: DbOrTx, values: { sourceVmId: string; re
 
 export async function recordRestorePoint(
   db: DbOrTx,
-  values: { replicaId: string; seq: number; kind: RestorePoint["kind"]; locator: Record<string, unknown>; sizeBytes: number },
+  values: {
+    replicaId: string;
+    seq: number;
+    kind: RestorePoint["kind"];
+    locator: Record<string, unknown>;
+    sizeBytes: number;
+  },
 ): Promise<RestorePoint> {
   const [row] = await db
     .insert(restorePoints)
     .values(values)
-    .onConflictDoUpdate({ target: [restorePoints.replicaId, restorePoints.seq], set: { locator: values.locator, sizeBytes: values.sizeBytes } })
+    .onConflictDoUpdate({
+      target: [restorePoints.replicaId, restorePoints.seq],
+      set: { locator: values.locator, sizeBytes: values.sizeBytes },
+    })
     .returning();
   await db
     .update(replicas)
@@ -73,7 +111,13 @@ export async function recordRestorePoint(
 export async function markFailedOver(db: DbOrTx, replicaId: string, restorePointId: string): Promise<void> {
   await db
     .update(replicas)
-    .set({ state: "failover", replicationOnHold: true, failedOverFromRestorePointId: restorePointId, failedOverAt: sql`now()`, updatedAt: sql`now()` })
+    .set({
+      state: "failover",
+      replicationOnHold: true,
+      failedOverFromRestorePointId: restorePointId,
+      failedOverAt: sql`now()`,
+      updatedAt: sql`now()`,
+    })
     .where(and(eq(replicas.id, replicaId), eq(replicas.state, "ready")));
 }
 

@@ -127,12 +127,23 @@ export async function searchReplicas(db: DbOrTx, search: ReplicaSearch = {}): Pr
   }
   const condition = where.length ? and(...where) : undefined;
 
-  const sizeBytes = sql<number>`(select coalesce(sum(d.size_bytes), 0) from ${disks} d where d.vm_id = ${replicas.replicaVmId})`.mapWith(Number);
-  const diskCount = sql<number>`(select count(*) from ${disks} d where d.vm_id = ${replicas.replicaVmId})`.mapWith(Number);
-  const lastSeq = sql<number | null>`(select max(rp.seq) from ${restorePoints} rp where rp.replica_id = ${replicas.id})`;
+  const sizeBytes =
+    sql<number>`(select coalesce(sum(d.size_bytes), 0) from ${disks} d where d.vm_id = ${replicas.replicaVmId})`.mapWith(
+      Number,
+    );
+  const diskCount = sql<number>`(select count(*) from ${disks} d where d.vm_id = ${replicas.replicaVmId})`.mapWith(
+    Number,
+  );
+  const lastSeq = sql<
+    number | null
+  >`(select max(rp.seq) from ${restorePoints} rp where rp.replica_id = ${replicas.id})`;
   const lastAt = sql<Date | null>`(select rp.created_at from ${restorePoints} rp where rp.replica_id = ${replicas.id} order by rp.seq desc limit 1)`;
-  const failedOverFromSeq = sql<number | null>`(select rp.seq from ${restorePoints} rp where rp.id = ${replicas.failedOverFromRestorePointId})`;
-  const liveSession = sql<string | null>`(select fi.session_id from ${failbackItems} fi where fi.replica_id = ${replicas.id} and fi.state not in ('committed', 'undone', 'cancelled') limit 1)`;
+  const failedOverFromSeq = sql<
+    number | null
+  >`(select rp.seq from ${restorePoints} rp where rp.id = ${replicas.failedOverFromRestorePointId})`;
+  const liveSession = sql<
+    string | null
+  >`(select fi.session_id from ${failbackItems} fi where fi.replica_id = ${replicas.id} and fi.state not in ('committed', 'undone', 'cancelled') limit 1)`;
 
   const direction = search.direction === "desc" ? desc : asc;
   const sortColumn: Record<ReplicaSortKey, SQL | AnyColumn> = {
@@ -143,7 +154,10 @@ export async function searchReplicas(db: DbOrTx, search: ReplicaSearch = {}): Pr
     size: sql`${sizeBytes}`,
   };
   const primary = sortColumn[search.sort ?? "name"];
-  const order = search.sort === "restore_point" ? sql`${primary} ${sql.raw(search.direction === "desc" ? "desc" : "asc")} nulls last` : direction(primary);
+  const order =
+    search.sort === "restore_point"
+      ? sql`${primary} ${sql.raw(search.direction === "desc" ? "desc" : "asc")} nulls last`
+      : direction(primary);
 
   const rows = await db
     .select({
@@ -157,7 +171,8 @@ export async function searchReplicas(db: DbOrTx, search: ReplicaSearch = {}): Pr
       sourceSiteName: sourceSite.name,
       replicaVmName: replicaVm.name,
       replicaSiteName: replicaSite.name,
-      restorePoints: sql<number>`(select count(*) from ${restorePoints} rp where rp.replica_id = ${replicas.id})`.mapWith(Number),
+      restorePoints:
+        sql<number>`(select count(*) from ${restorePoints} rp where rp.replica_id = ${replicas.id})`.mapWith(Number),
       lastRestorePointSeq: lastSeq,
       lastRestorePointAt: lastAt,
       failedOverFromSeq,
@@ -251,12 +266,19 @@ export async function replicasForWizard(db: DbOrTx, ids: string[]): Promise<Wiza
     ? await db
         .select({ vmId: disks.vmId, label: disks.label, sizeBytes: disks.sizeBytes })
         .from(disks)
-        .where(inArray(disks.vmId, rows.map((r) => r.replicaVmId)))
+        .where(
+          inArray(
+            disks.vmId,
+            rows.map((r) => r.replicaVmId),
+          ),
+        )
         .orderBy(asc(disks.label))
     : [];
   const byId = new Map(
     rows.map((r) => {
-      const own = diskRows.filter((d) => d.vmId === r.replicaVmId).map((d) => ({ label: d.label, sizeBytes: d.sizeBytes }));
+      const own = diskRows
+        .filter((d) => d.vmId === r.replicaVmId)
+        .map((d) => ({ label: d.label, sizeBytes: d.sizeBytes }));
       const { replicaVmId: _replicaVmId, ...rest } = r;
       return [r.id, { ...rest, disks: own, sizeBytes: own.reduce((s, d) => s + d.sizeBytes, 0) }] as const;
     }),

@@ -114,7 +114,12 @@ export async function getSessionDetail(db: DbOrTx, sessionId: string): Promise<S
   const sourceVm = alias(vms, "source_vm");
   const replicaVm = alias(vms, "replica_vm");
   const itemRows = await db
-    .select({ item: failbackItems, targetVmName: targetVm.name, sourceVmName: sourceVm.name, replicaVmName: replicaVm.name })
+    .select({
+      item: failbackItems,
+      targetVmName: targetVm.name,
+      sourceVmName: sourceVm.name,
+      replicaVmName: replicaVm.name,
+    })
     .from(failbackItems)
     .innerJoin(replicas, eq(replicas.id, failbackItems.replicaId))
     .innerJoin(replicaVm, eq(replicaVm.id, replicas.replicaVmId))
@@ -141,7 +146,12 @@ export async function getSessionDetail(db: DbOrTx, sessionId: string): Promise<S
         .where(inArray(failbackSteps.itemId, itemIds))
         .orderBy(asc(failbackSteps.phase), asc(failbackSteps.seq))
     : [];
-  const [schedule] = await db.select().from(switchSchedules).where(eq(switchSchedules.sessionId, sessionId)).orderBy(desc(switchSchedules.createdAt)).limit(1);
+  const [schedule] = await db
+    .select()
+    .from(switchSchedules)
+    .where(eq(switchSchedules.sessionId, sessionId))
+    .orderBy(desc(switchSchedules.createdAt))
+    .limit(1);
   return {
     session: { ...row.session, createdByEmail: row.createdByEmail },
     items: itemRows.map((r) => ({
@@ -172,7 +182,12 @@ export interface UpcomingSwitch {
 
 export async function listUpcomingSwitches(db: DbOrTx, limit = 100): Promise<UpcomingSwitch[]> {
   const rows = await db
-    .select({ scheduleId: switchSchedules.id, sessionId: switchSchedules.sessionId, runAt: switchSchedules.runAt, timeZone: switchSchedules.timeZone })
+    .select({
+      scheduleId: switchSchedules.id,
+      sessionId: switchSchedules.sessionId,
+      runAt: switchSchedules.runAt,
+      timeZone: switchSchedules.timeZone,
+    })
     .from(switchSchedules)
     .where(eq(switchSchedules.state, "pending"))
     .orderBy(asc(switchSchedules.runAt))

@@ -5,7 +5,9 @@ import { requireTarget } from "../context";
 export const powerOffProduction: StepImpl = async ({ ctx }) => {
   const target = ctx.target;
   if (!target) return { skipped: true, detail: { why: "no production VM yet" } };
-  const result = await target.provider.shutdownGuest(target.ext, { timeoutMs: ctx.session.shutdownTimeoutSeconds * 1000 });
+  const result = await target.provider.shutdownGuest(target.ext, {
+    timeoutMs: ctx.session.shutdownTimeoutSeconds * 1000,
+  });
   return { detail: { vm: target.vm.name, path: result.path, waitedMs: result.waitedMs } };
 };
 
@@ -23,8 +25,12 @@ export const powerOnProduction: StepImpl = async ({ ctx }) => {
   const target = requireTarget(ctx);
   if (target.vm.retiredAt) throw new PermanentStepError(`${target.vm.name} is retired: the product never powers it on`);
   const replicaPower = await ctx.replicaVm.provider.powerState(ctx.replicaVm.ext);
-  if (replicaPower !== "off") throw new PermanentStepError(`the replica ${ctx.replicaVm.vm.name} is ${replicaPower}: production stays off (never both running)`);
-  if ((await target.provider.powerState(target.ext)) === "running") return { detail: { vm: target.vm.name, already: true } };
+  if (replicaPower !== "off")
+    throw new PermanentStepError(
+      `the replica ${ctx.replicaVm.vm.name} is ${replicaPower}: production stays off (never both running)`,
+    );
+  if ((await target.provider.powerState(target.ext)) === "running")
+    return { detail: { vm: target.vm.name, already: true } };
   await target.provider.powerOn(target.ext);
   return { detail: { vm: target.vm.name } };
 };
@@ -35,7 +41,8 @@ export const powerOnReplica: StepImpl = async ({ ctx }) => {
     throw new PermanentStepError(`production ${target.vm.name} is not off: the replica stays off (never both running)`);
   }
   const replica = ctx.replicaVm;
-  if ((await replica.provider.powerState(replica.ext)) === "running") return { detail: { vm: replica.vm.name, already: true } };
+  if ((await replica.provider.powerState(replica.ext)) === "running")
+    return { detail: { vm: replica.vm.name, already: true } };
   await replica.provider.powerOn(replica.ext);
   return { detail: { vm: replica.vm.name } };
 };

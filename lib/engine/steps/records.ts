@@ -18,7 +18,10 @@ export const markReplicaState: StepImpl = async ({ ctx, planned }) => {
   return {
     detail: { replica: ctx.replicaVm.vm.name, state },
     inTx: async (tx) => {
-      await tx.update(replicas).set({ state, replicationOnHold: state !== "ready", updatedAt: new Date() }).where(eq(replicas.id, ctx.replica.id));
+      await tx
+        .update(replicas)
+        .set({ state, replicationOnHold: state !== "ready", updatedAt: new Date() })
+        .where(eq(replicas.id, ctx.replica.id));
     },
   };
 };
@@ -31,7 +34,10 @@ export const swapIdentity: StepImpl = async ({ ctx }) => {
     detail: { from: previous, to: target.vm.id, vm: target.vm.name },
     inTx: async (tx) => {
       if (previous === target.vm.id) return;
-      await tx.update(replicas).set({ sourceVmId: target.vm.id, updatedAt: new Date() }).where(eq(replicas.id, ctx.replica.id));
+      await tx
+        .update(replicas)
+        .set({ sourceVmId: target.vm.id, updatedAt: new Date() })
+        .where(eq(replicas.id, ctx.replica.id));
       await tx.update(vms).set({ retiredAt: new Date() }).where(eq(vms.id, previous));
     },
   };
@@ -45,7 +51,10 @@ export const restoreIdentity: StepImpl = async ({ ctx }) => {
     detail: { to: original },
     inTx: async (tx) => {
       if (ctx.replica.sourceVmId !== original) {
-        await tx.update(replicas).set({ sourceVmId: original, updatedAt: new Date() }).where(eq(replicas.id, ctx.replica.id));
+        await tx
+          .update(replicas)
+          .set({ sourceVmId: original, updatedAt: new Date() })
+          .where(eq(replicas.id, ctx.replica.id));
       }
       await tx.update(vms).set({ retiredAt: null }).where(eq(vms.id, original));
     },
@@ -57,9 +66,19 @@ export const keepRestorePoint: StepImpl = async ({ ctx }) => {
   return {
     detail: { snapshot: ctx.names.protect2 },
     inTx: async (tx) => {
-      const [row] = await tx.select({ seq: max(restorePoints.seq) }).from(restorePoints).where(eq(restorePoints.replicaId, ctx.replica.id));
+      const [row] = await tx
+        .select({ seq: max(restorePoints.seq) })
+        .from(restorePoints)
+        .where(eq(restorePoints.replicaId, ctx.replica.id));
       const seq = (row?.seq ?? 0) + 1;
-      await tx.insert(restorePoints).values({ replicaId: ctx.replica.id, seq, kind: "failback", locator: { layer: ctx.names.protect2, session: ctx.session.id } });
+      await tx
+        .insert(restorePoints)
+        .values({
+          replicaId: ctx.replica.id,
+          seq,
+          kind: "failback",
+          locator: { layer: ctx.names.protect2, session: ctx.session.id },
+        });
     },
   };
 };

@@ -37,7 +37,8 @@ export const discardWorkingSnapshot: StepImpl = async ({ ctx, planned }) => {
   const target = ctx.target;
   if (!target) return { skipped: true, detail: { why: "no production VM was created" } };
   const name = slotName(ctx, planned.snapshot);
-  if (!(await target.provider.listSnapshots(target.ext)).some((s) => s.name === name)) return { detail: { snapshot: name, present: false } };
+  if (!(await target.provider.listSnapshots(target.ext)).some((s) => s.name === name))
+    return { detail: { snapshot: name, present: false } };
   if ((await target.provider.powerState(target.ext)) !== "off") await target.provider.powerOff(target.ext);
   await target.provider.removeSnapshotDiscardingChanges(target.ext, name);
   return { detail: { vm: target.vm.name, snapshot: name, discarded: true } };
@@ -53,7 +54,8 @@ export const mergeProtectiveSnapshot: StepImpl = async ({ ctx, planned }) => {
 export const revertReplica: StepImpl = async ({ ctx, planned }) => {
   const name = slotName(ctx, planned.snapshot);
   const replica = ctx.replicaVm;
-  if (!(await replica.provider.listSnapshots(replica.ext)).some((s) => s.name === name)) return { detail: { snapshot: name, present: false } };
+  if (!(await replica.provider.listSnapshots(replica.ext)).some((s) => s.name === name))
+    return { detail: { snapshot: name, present: false } };
   if ((await replica.provider.powerState(replica.ext)) !== "off") await replica.provider.powerOff(replica.ext);
   await replica.provider.removeSnapshotDiscardingChanges(replica.ext, name);
   return { detail: { vm: replica.vm.name, snapshot: name } };
@@ -81,8 +83,12 @@ export const createVmAtNewLocation: StepImpl = async ({ ctx }) => {
         guestAgent: info.guestAgent,
         config: info.config,
       });
-      for (const disk of info.disks) await upsertDisk(tx, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
-      await tx.update(failbackItems).set({ targetVmId: row.id, updatedAt: new Date() }).where(eq(failbackItems.id, ctx.item.id));
+      for (const disk of info.disks)
+        await upsertDisk(tx, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
+      await tx
+        .update(failbackItems)
+        .set({ targetVmId: row.id, updatedAt: new Date() })
+        .where(eq(failbackItems.id, ctx.item.id));
     },
   };
 };

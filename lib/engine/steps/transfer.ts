@@ -53,26 +53,40 @@ export const calculateDifference: StepImpl = async ({ ctx, note, saveCheckpoint 
   }
   if (fallback) {
     for (const p of plans) p.regions = null;
-    await note("quick_rollback.fallback", { reason: fallback, message: `Change tracking is unusable (${fallback}): comparing every block instead.` }, "warning");
+    await note(
+      "quick_rollback.fallback",
+      { reason: fallback, message: `Change tracking is unusable (${fallback}): comparing every block instead.` },
+      "warning",
+    );
   }
   await saveCheckpoint({ plans });
   const bytesToCompare = plans.reduce((sum, p) => sum + (p.regions ? totalBytes(p.regions) : p.sizeBytes), 0);
-  return { detail: { mode: plans.some((p) => p.regions) ? "cbt" : "full", disks: plans.length, bytesToCompare, fallback } };
+  return {
+    detail: { mode: plans.some((p) => p.regions) ? "cbt" : "full", disks: plans.length, bytesToCompare, fallback },
+  };
 };
 
 /**
  * Runs syncDisk over each disk in turn — from the replica frozen beneath snapshot `readAt` into production's
  * working snapshot `writeInto` — resuming from the step's checkpoint, reporting combined progress.
  */
-async function transferDisks(run: StepRun, plans: DiskPlan[], readAt: string, writeInto: string): Promise<Record<string, unknown>> {
+async function transferDisks(
+  run: StepRun,
+  plans: DiskPlan[],
+  readAt: string,
+  writeInto: string,
+): Promise<Record<string, unknown>> {
   const { replicaVm } = run.ctx;
   const production = requireTarget(run.ctx);
   const previous = (run.checkpoint as TransferCheckpoint | null)?.disks ?? {};
   const state: TransferCheckpoint = { disks: {} };
-  for (const p of plans) state.disks[p.label] = previous[p.label] ?? { done: false, sync: null, bytesChanged: 0, bytesSent: 0 };
+  for (const p of plans)
+    state.disks[p.label] = previous[p.label] ?? { done: false, sync: null, bytesChanged: 0, bytesSent: 0 };
   const sizeOf = (p: DiskPlan) => (p.regions ? totalBytes(p.regions) : p.sizeBytes);
   const bytesTotal = plans.reduce((sum, p) => sum + sizeOf(p), 0);
-  const perDisk: Record<string, { done: number; total: number }> = Object.fromEntries(plans.map((p) => [p.label, { done: state.disks[p.label]?.done ? sizeOf(p) : 0, total: sizeOf(p) }]));
+  const perDisk: Record<string, { done: number; total: number }> = Object.fromEntries(
+    plans.map((p) => [p.label, { done: state.disks[p.label]?.done ? sizeOf(p) : 0, total: sizeOf(p) }]),
+  );
   let resumedFrom = 0;
 
   for (const plan of plans) {
@@ -80,10 +94,12 @@ async function transferDisks(run: StepRun, plans: DiskPlan[], readAt: string, wr
     if (disk.done) continue;
     if (disk.sync) resumedFrom += disk.sync.nextOffset;
     const source = await replicaVm.provider.openDiskForRead(replicaVm.ext, plan.label, { at: readAt });
-    const target = await production.provider.openSnapshotForWrite(production.ext, plan.label, writeInto).catch(async (err: unknown) => {
-      await source.close().catch(() => {});
-      throw err;
-    });
+    const target = await production.provider
+      .openSnapshotForWrite(production.ext, plan.label, writeInto)
+      .catch(async (err: unknown) => {
+        await source.close().catch(() => {});
+        throw err;
+      });
     try {
       const report = (p: SyncProgress) => {
         (perDisk[plan.label] as { done: number }).done = p.bytesScanned;
@@ -124,7 +140,9 @@ async function transferDisks(run: StepRun, plans: DiskPlan[], readAt: string, wr
       await source.close().catch(() => {});
     }
   }
-  const disks = Object.fromEntries(Object.entries(state.disks).map(([label, d]) => [label, { bytesChanged: d.bytesChanged, bytesSent: d.bytesSent }]));
+  const disks = Object.fromEntries(
+    Object.entries(state.disks).map(([label, d]) => [label, { bytesChanged: d.bytesChanged, bytesSent: d.bytesSent }]),
+  );
   return {
     bytesTotal,
     bytesChanged: Object.values(state.disks).reduce((s, d) => s + d.bytesChanged, 0),
@@ -157,7 +175,10 @@ export const transferChangesSincePhase1: StepImpl = async (run) => {
   const { ctx } = run;
   const plans: DiskPlan[] = [];
   for (const disk of await carriedDisks(ctx)) {
-    const changed = await ctx.replicaVm.provider.changedBlocks(ctx.replicaVm.ext, disk.label, { kind: "layer", name: ctx.names.protect1 });
+    const changed = await ctx.replicaVm.provider.changedBlocks(ctx.replicaVm.ext, disk.label, {
+      kind: "layer",
+      name: ctx.names.protect1,
+    });
     if (!changed.available) {
       await run.note("phase2.full_compare", { disk: disk.label, reason: changed.reason }, "warning");
       plans.push({ ...disk, regions: null });

@@ -75,7 +75,11 @@ export const verifyProduction: StepImpl = async (run) => {
     doneBefore += sizeBytes;
   }
   await run.saveCheckpoint({ disks: verdicts });
-  await run.note("verification.result", { disks: verdicts }, Object.values(verdicts).every((v) => v.ok) ? "info" : "error");
+  await run.note(
+    "verification.result",
+    { disks: verdicts },
+    Object.values(verdicts).every((v) => v.ok) ? "info" : "error",
+  );
   const failed = Object.entries(verdicts).filter(([, v]) => !v.ok);
   if (failed.length) {
     const [label, verdict] = failed[0] as [string, DiskVerdict];
@@ -83,5 +87,9 @@ export const verifyProduction: StepImpl = async (run) => {
       `Verification failed: production disk ${label} differs from the replica at switch time (${describe(verdict.mismatches)}). Production stays off; retry re-syncs these regions, or undo.`,
     );
   }
-  return { detail: { disks: Object.fromEntries(Object.entries(verdicts).map(([l, v]) => [l, { ok: v.ok, digest: v.digest }])) } };
+  return {
+    detail: {
+      disks: Object.fromEntries(Object.entries(verdicts).map(([l, v]) => [l, { ok: v.ok, digest: v.digest }])),
+    },
+  };
 };

@@ -8,7 +8,17 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
-import { events, failbackItems, failbackSessions, failbackSteps, hosts, replicas, sites, vms, type ItemState } from "@/lib/db/schema";
+import {
+  events,
+  failbackItems,
+  failbackSessions,
+  failbackSteps,
+  hosts,
+  replicas,
+  sites,
+  vms,
+  type ItemState,
+} from "@/lib/db/schema";
 import { formatInZone } from "@/components/ui/zoned-time";
 import { upsertDisk, upsertVm } from "@/lib/db/queries/estate";
 import { createLab } from "@/lib/lab/create-lab";
@@ -19,7 +29,8 @@ import type { EngineSettings } from "../settings";
 
 const execFileAsync = promisify(execFile);
 
-export const testGuestCacheDir = () => process.env.FAILBACK_GUEST_CACHE ?? path.join(os.tmpdir(), "failback-guest-cache");
+export const testGuestCacheDir = () =>
+  process.env.FAILBACK_GUEST_CACHE ?? path.join(os.tmpdir(), "failback-guest-cache");
 
 export function testEngineSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {
   return {
@@ -51,7 +62,10 @@ export async function createTestLab(db: Db, vmsToBuild: LabVm[]): Promise<TestLa
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fbe-"));
   const siteNames = { production: `Production ${tag}`, dr: `DR ${tag}` };
   await createLab({ db, labDir: dir, guestCacheDir: testGuestCacheDir(), size: "small", vms: vmsToBuild, siteNames });
-  const production = new QemuProvider({ siteDir: path.join(dir, labSites.production.folder), guestCacheDir: testGuestCacheDir() });
+  const production = new QemuProvider({
+    siteDir: path.join(dir, labSites.production.folder),
+    guestCacheDir: testGuestCacheDir(),
+  });
   const dr = new QemuProvider({ siteDir: path.join(dir, labSites.dr.folder), guestCacheDir: testGuestCacheDir() });
   const replicaIds: Record<string, string> = {};
   const rows = await db
@@ -80,7 +94,12 @@ export async function createTestLab(db: Db, vmsToBuild: LabVm[]): Promise<TestLa
 }
 
 /** Waits until the item is in one of `states` (or fails fast if it lands in needs_attention unexpectedly). */
-export async function waitForItem(db: Db, itemId: string, states: ItemState[], timeoutMs = 90_000): Promise<typeof failbackItems.$inferSelect> {
+export async function waitForItem(
+  db: Db,
+  itemId: string,
+  states: ItemState[],
+  timeoutMs = 90_000,
+): Promise<typeof failbackItems.$inferSelect> {
   const deadline = Date.now() + timeoutMs;
   let last: typeof failbackItems.$inferSelect | undefined;
   while (Date.now() < deadline) {
@@ -91,11 +110,16 @@ export async function waitForItem(db: Db, itemId: string, states: ItemState[], t
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`item ${itemId} did not reach ${states.join("/")} within ${timeoutMs} ms (it is ${last?.state}, plan ${last?.activePlan})`);
+  throw new Error(
+    `item ${itemId} did not reach ${states.join("/")} within ${timeoutMs} ms (it is ${last?.state}, plan ${last?.activePlan})`,
+  );
 }
 
 export async function sessionState(db: Db, sessionId: string): Promise<ItemState | undefined> {
-  const [row] = await db.select({ state: failbackSessions.state }).from(failbackSessions).where(eq(failbackSessions.id, sessionId));
+  const [row] = await db
+    .select({ state: failbackSessions.state })
+    .from(failbackSessions)
+    .where(eq(failbackSessions.id, sessionId));
   return row?.state;
 }
 
@@ -113,8 +137,13 @@ export async function eventTypes(db: Db, sessionId: string, itemId?: string): Pr
  * everything below it is written and read back). `midway` is a running transfer with part of the disk done.
  */
 export async function transferProgress(db: Db, itemId: string, disk: string) {
-  const [step] = await db.select().from(failbackSteps).where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.name, "transfer_changes")));
-  const state = (step?.checkpoint as { disks?: Record<string, { sync: { nextOffset: number } | null; done: boolean }> } | null)?.disks?.[disk];
+  const [step] = await db
+    .select()
+    .from(failbackSteps)
+    .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.name, "transfer_changes")));
+  const state = (
+    step?.checkpoint as { disks?: Record<string, { sync: { nextOffset: number } | null; done: boolean }> } | null
+  )?.disks?.[disk];
   const sync = state?.sync ?? null;
   return { stepState: step?.state, sync, midway: step?.state === "running" && sync !== null && !state?.done };
 }
@@ -147,8 +176,17 @@ export async function addRecoveredVm(db: Db, lab: TestLab, like: string, id: str
     guest: "none",
     disks: source.disks.map((d) => ({ label: d.label, sizeBytes: d.sizeBytes })),
   });
-  const row = await upsertVm(db, { hostId: await productionHostId(db, lab), externalId: vm.id, name: vm.name, cpus: vm.cpus, memoryMib: vm.memoryMib, guestAgent: vm.guestAgent, config: vm.config });
-  for (const disk of vm.disks) await upsertDisk(db, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
+  const row = await upsertVm(db, {
+    hostId: await productionHostId(db, lab),
+    externalId: vm.id,
+    name: vm.name,
+    cpus: vm.cpus,
+    memoryMib: vm.memoryMib,
+    guestAgent: vm.guestAgent,
+    config: vm.config,
+  });
+  for (const disk of vm.disks)
+    await upsertDisk(db, { vmId: row.id, label: disk.label, sizeBytes: disk.sizeBytes, locator: disk.locator });
   return row.id;
 }
 

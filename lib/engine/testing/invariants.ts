@@ -20,7 +20,13 @@ export interface RecordedWrite {
 }
 
 /** Writes through the running replica (its own block layer), as users would, and remembers each one. */
-export async function generateReplicaWrites(dr: QemuProvider, replicaVmId: string, disks: string[], count: number, seed: number): Promise<RecordedWrite[]> {
+export async function generateReplicaWrites(
+  dr: QemuProvider,
+  replicaVmId: string,
+  disks: string[],
+  count: number,
+  seed: number,
+): Promise<RecordedWrite[]> {
   const random = seededRandom(seed);
   const writes: RecordedWrite[] = [];
   const block = 64 * 1024;
@@ -35,7 +41,11 @@ export async function generateReplicaWrites(dr: QemuProvider, replicaVmId: strin
 }
 
 /** I2: the last write to each place is on production. Returns the writes that are missing. */
-export async function missingWrites(production: QemuProvider, vmId: string, writes: RecordedWrite[]): Promise<RecordedWrite[]> {
+export async function missingWrites(
+  production: QemuProvider,
+  vmId: string,
+  writes: RecordedWrite[],
+): Promise<RecordedWrite[]> {
   const last = new Map<string, RecordedWrite>();
   for (const w of writes) last.set(`${w.disk}:${w.offset}`, w);
   const missing: RecordedWrite[] = [];
@@ -46,13 +56,21 @@ export async function missingWrites(production: QemuProvider, vmId: string, writ
 }
 
 /** I3: samples both power states every 100 ms; `stop()` says whether they were ever both running. */
-export function watchNeverBothRunning(production: QemuProvider, productionVmId: string, dr: QemuProvider, replicaVmId: string) {
+export function watchNeverBothRunning(
+  production: QemuProvider,
+  productionVmId: string,
+  dr: QemuProvider,
+  replicaVmId: string,
+) {
   let bothRunning = 0;
   let samples = 0;
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const [p, r] = await Promise.all([production.powerState(productionVmId).catch(() => "off"), dr.powerState(replicaVmId).catch(() => "off")]);
+      const [p, r] = await Promise.all([
+        production.powerState(productionVmId).catch(() => "off"),
+        dr.powerState(replicaVmId).catch(() => "off"),
+      ]);
       samples++;
       if (p === "running" && r === "running") bothRunning++;
       await new Promise((res) => setTimeout(res, 100));
@@ -69,8 +87,18 @@ export function watchNeverBothRunning(production: QemuProvider, productionVmId: 
 
 /** I4: the item's recorded state changes form a legal path of the state machine, in order; no step is left mid-way. */
 export async function checkLegalHistory(db: Db, itemId: string): Promise<void> {
-  const rows = await db.select({ payload: events.payload }).from(events).where(and(eq(events.itemId, itemId), eq(events.type, "item.state"))).orderBy(asc(events.id));
-  const eventFor: Record<string, EngineEvent> = { "pending>phase1": "phase1_started", "phase1>ready_to_switch": "phase1_done", "ready_to_switch>switching": "switch_started", "switching>switched": "switch_done", "switched>committed": "commit_done" };
+  const rows = await db
+    .select({ payload: events.payload })
+    .from(events)
+    .where(and(eq(events.itemId, itemId), eq(events.type, "item.state")))
+    .orderBy(asc(events.id));
+  const eventFor: Record<string, EngineEvent> = {
+    "pending>phase1": "phase1_started",
+    "phase1>ready_to_switch": "phase1_done",
+    "ready_to_switch>switching": "switch_started",
+    "switching>switched": "switch_done",
+    "switched>committed": "commit_done",
+  };
   for (const { payload } of rows) {
     const from = payload.from as ItemState;
     const to = payload.to as ItemState;

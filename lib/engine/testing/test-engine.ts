@@ -15,10 +15,18 @@ export interface TestEngine {
   close(): Promise<void>;
 }
 
-export async function startTestEngine(database: Database, vms: LabVm[], options: { beforeStep?: WorkerOptions["beforeStep"] } = {}): Promise<TestEngine> {
+export async function startTestEngine(
+  database: Database,
+  vms: LabVm[],
+  options: { beforeStep?: WorkerOptions["beforeStep"] } = {},
+): Promise<TestEngine> {
   const settings = testEngineSettings();
   const lab = await createTestLab(database.db, vms);
-  const engine = new Engine({ db: database.db, databaseUrl: inject("databaseUrl"), guestCacheDir: settings.guestCacheDir });
+  const engine = new Engine({
+    db: database.db,
+    databaseUrl: inject("databaseUrl"),
+    guestCacheDir: settings.guestCacheDir,
+  });
   let worker: Worker | undefined;
   const close = async () => {
     await worker?.stop();
@@ -27,7 +35,13 @@ export async function startTestEngine(database: Database, vms: LabVm[], options:
     await database.close();
   };
   try {
-    worker = await startWorker({ db: database.db, databaseUrl: inject("databaseUrl"), settings, log: () => {}, beforeStep: options.beforeStep });
+    worker = await startWorker({
+      db: database.db,
+      databaseUrl: inject("databaseUrl"),
+      settings,
+      log: () => {},
+      beforeStep: options.beforeStep,
+    });
   } catch (err) {
     await close();
     throw err;

@@ -43,7 +43,8 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 30_000;
   while (!/worker .* started/.test(output)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited during start-up:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`worker exited during start-up:\n${output}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`worker did not start within 30 s:\n${output}`);

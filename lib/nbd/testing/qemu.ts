@@ -9,7 +9,6 @@ import os from "node:os";
 import path from "node:path";
 import { runTool } from "@/lib/providers/qemu/exec";
 
-
 /** Runs a QEMU tool and returns its stdout; a failure is a ProviderError with the tool's own message. */
 export async function run(command: string, args: readonly string[]): Promise<string> {
   return (await runTool(command, [...args])).stdout;
@@ -66,7 +65,10 @@ export interface RunningDaemon {
 
 export async function startStorageDaemon(spec: DaemonSpec): Promise<RunningDaemon> {
   const listen = spec.listen ?? { unixPath: path.join(path.dirname(spec.image), `${spec.exportName}.sock`) };
-  const addr = "unixPath" in listen ? `addr.type=unix,addr.path=${listen.unixPath}` : `addr.type=inet,addr.host=${listen.host},addr.port=${listen.port}`;
+  const addr =
+    "unixPath" in listen
+      ? `addr.type=unix,addr.path=${listen.unixPath}`
+      : `addr.type=inet,addr.host=${listen.host},addr.port=${listen.port}`;
   const bitmaps = (spec.bitmaps ?? []).map((b, i) => `,bitmaps.${i}=${b}`).join("");
   const args = [
     "--blockdev",

@@ -2,9 +2,26 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeRegions } from "./disk-handle";
-import { bitmapStatus, dirtyRegions, ensurePersistentBitmap, layerAllocatedRegions, listBitmaps, removeBitmap } from "./cbt";
+import {
+  bitmapStatus,
+  dirtyRegions,
+  ensurePersistentBitmap,
+  layerAllocatedRegions,
+  listBitmaps,
+  removeBitmap,
+} from "./cbt";
 import { startStorageDaemon } from "./storage-daemon";
-import { type ImageHolder, KiB, MiB, createQcow2, holdImageOpen, makeTempDir, qemuIo, run, removeTestDir } from "./testing/images";
+import {
+  type ImageHolder,
+  KiB,
+  MiB,
+  createQcow2,
+  holdImageOpen,
+  makeTempDir,
+  qemuIo,
+  run,
+  removeTestDir,
+} from "./testing/images";
 
 const SIZE = 8 * MiB;
 let dir: string;
@@ -29,7 +46,10 @@ afterAll(async () => {
 
 describe("layerAllocatedRegions", () => {
   it("is what was written into the layer, at cluster granularity, zero writes included, backing ignored", async () => {
-    const base = await createQcow2(path.join(dir, "layer-base.qcow2"), { sizeBytes: SIZE, writes: ["write -P 0x11 0 4M"] });
+    const base = await createQcow2(path.join(dir, "layer-base.qcow2"), {
+      sizeBytes: SIZE,
+      writes: ["write -P 0x11 0 4M"],
+    });
     const overlay = await createQcow2(path.join(dir, "layer-overlay.qcow2"), {
       sizeBytes: SIZE,
       backing: base,
@@ -58,7 +78,10 @@ describe("layerAllocatedRegions", () => {
 
 describe("persistent dirty bitmaps", () => {
   it("lifecycle: ensure (idempotent), writes mark it, dirtyRegions reads exactly them, remove → unavailable", async () => {
-    const base = await createQcow2(path.join(dir, "cbt-base.qcow2"), { sizeBytes: SIZE, writes: ["write -P 0x31 0 2M"] });
+    const base = await createQcow2(path.join(dir, "cbt-base.qcow2"), {
+      sizeBytes: SIZE,
+      writes: ["write -P 0x31 0 2M"],
+    });
     const top = await createQcow2(path.join(dir, "cbt-top.qcow2"), { sizeBytes: SIZE, backing: base });
     const files = [base, top];
 
@@ -66,7 +89,11 @@ describe("persistent dirty bitmaps", () => {
     expect(await ensurePersistentBitmap(top, "cbt")).toBe("existing");
     expect(await listBitmaps(top)).toEqual([{ name: "cbt", granularity: 65_536, flags: ["auto"] }]);
     expect(await bitmapStatus(top, "cbt")).toBe("ok");
-    expect(await dirtyRegions({ files, runDir, bitmap: "cbt" })).toEqual({ available: true, regions: [], granularity: 65_536 });
+    expect(await dirtyRegions({ files, runDir, bitmap: "cbt" })).toEqual({
+      available: true,
+      regions: [],
+      granularity: 65_536,
+    });
 
     await qemuIo(top, ["write -P 0x41 100k 4k", "write -P 0x42 1M 130k", "write -z 5M 64k"]);
     const expected = [
@@ -74,7 +101,11 @@ describe("persistent dirty bitmaps", () => {
       { offset: MiB, length: 192 * KiB },
       { offset: 5 * MiB, length: 64 * KiB },
     ];
-    expect(await dirtyRegions({ files, runDir, bitmap: "cbt" })).toEqual({ available: true, regions: expected, granularity: 65_536 });
+    expect(await dirtyRegions({ files, runDir, bitmap: "cbt" })).toEqual({
+      available: true,
+      regions: expected,
+      granularity: 65_536,
+    });
     // Reading it left no daemon behind and did not mark the bitmap in-use.
     expect(fs.readdirSync(runDir).filter((f) => f.endsWith(".pid") || f.endsWith(".sock"))).toEqual([]);
     expect(await listBitmaps(top)).toEqual([{ name: "cbt", granularity: 65_536, flags: ["auto"] }]);
@@ -83,8 +114,14 @@ describe("persistent dirty bitmaps", () => {
     const daemon = await startStorageDaemon({ files, runDir, exportName: "nbdinfo", bitmaps: ["cbt"] });
     try {
       const uri = `nbd+unix:///nbdinfo?socket=${daemon.socketPath}`;
-      const map = JSON.parse(await run("nbdinfo", ["--map=qemu:dirty-bitmap:cbt", "--json", uri])) as Array<{ offset: number; length: number; type: number }>;
-      expect(mergeRegions(map.filter((e) => (e.type & 1) !== 0).map(({ offset, length }) => ({ offset, length })))).toEqual(expected);
+      const map = JSON.parse(await run("nbdinfo", ["--map=qemu:dirty-bitmap:cbt", "--json", uri])) as Array<{
+        offset: number;
+        length: number;
+        type: number;
+      }>;
+      expect(
+        mergeRegions(map.filter((e) => (e.type & 1) !== 0).map(({ offset, length }) => ({ offset, length }))),
+      ).toEqual(expected);
     } finally {
       await daemon.stop();
     }
@@ -113,7 +150,11 @@ describe("persistent dirty bitmaps", () => {
 
     expect(await ensurePersistentBitmap(file, "cbt")).toBe("recreated");
     expect(await bitmapStatus(file, "cbt")).toBe("ok");
-    expect(await dirtyRegions({ files: [file], runDir, bitmap: "cbt" })).toEqual({ available: true, regions: [], granularity: 65_536 });
+    expect(await dirtyRegions({ files: [file], runDir, bitmap: "cbt" })).toEqual({
+      available: true,
+      regions: [],
+      granularity: 65_536,
+    });
   });
 
   it("a bitmap of an image a running process writes is in use, not inconsistent", async () => {

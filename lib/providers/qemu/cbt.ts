@@ -52,7 +52,11 @@ interface QemuImgInfo {
 export async function listBitmaps(file: string): Promise<BitmapInfo[]> {
   const { stdout } = await qemuImg(["info", "--output=json", "-U", file]);
   const info = JSON.parse(stdout) as QemuImgInfo;
-  return (info["format-specific"]?.data?.bitmaps ?? []).map(({ name, granularity, flags }) => ({ name, granularity, flags: [...flags] }));
+  return (info["format-specific"]?.data?.bitmaps ?? []).map(({ name, granularity, flags }) => ({
+    name,
+    granularity,
+    flags: [...flags],
+  }));
 }
 
 async function findBitmap(file: string, name: string): Promise<BitmapInfo | undefined> {
@@ -99,7 +103,10 @@ async function inspectBitmap(file: string, name: string): Promise<InspectedBitma
 function checkGranularity(granularity: number): void {
   const powerOfTwo = Number.isInteger(granularity) && granularity > 0 && (granularity & (granularity - 1)) === 0;
   if (!powerOfTwo || granularity < 512 || granularity > 2 ** 31) {
-    throw new ProviderError("invalid", `bitmap granularity ${granularity} is not a power of two between 512 B and 2 GiB`);
+    throw new ProviderError(
+      "invalid",
+      `bitmap granularity ${granularity} is not a power of two between 512 B and 2 GiB`,
+    );
   }
 }
 
@@ -112,11 +119,18 @@ function checkGranularity(granularity: number): void {
  * - "recreated": there was one that cannot be trusted to hold every change since it started (inconsistent
  *   after a crash, disabled, or of another granularity); it was replaced by an empty one.
  */
-export async function ensurePersistentBitmap(file: string, name: string, granularity = 65_536): Promise<"existing" | "created" | "recreated"> {
+export async function ensurePersistentBitmap(
+  file: string,
+  name: string,
+  granularity = 65_536,
+): Promise<"existing" | "created" | "recreated"> {
   checkGranularity(granularity);
   const existing = await findBitmap(file, name);
   if (existing) {
-    const usable = existing.granularity === granularity && existing.flags.includes("auto") && (await bitmapStatus(file, name)) === "ok";
+    const usable =
+      existing.granularity === granularity &&
+      existing.flags.includes("auto") &&
+      (await bitmapStatus(file, name)) === "ok";
     if (usable) return "existing";
     await qemuImg(["bitmap", "--remove", file, name]);
   }

@@ -27,7 +27,12 @@ export function vmInfo(site: Site, vmId: string): VmInfo {
     memoryMib: config.memoryMib,
     guestAgent: config.guestAgent,
     disks: config.disks.map((d) => ({ label: d.label, sizeBytes: d.sizeBytes, locator: site.diskDir(vmId, d.label) })),
-    config: { guest: config.guest, network: config.network, retired: config.retired, layers: Object.fromEntries(config.disks.map((d) => [d.label, d.layers])) },
+    config: {
+      guest: config.guest,
+      network: config.network,
+      retired: config.retired,
+      layers: Object.fromEntries(config.disks.map((d) => [d.label, d.layers])),
+    },
   };
 }
 
@@ -39,10 +44,15 @@ export function vmInfo(site: Site, vmId: string): VmInfo {
 export async function createVm(site: Site, vmId: string, input: NewVmConfig): Promise<VmInfo> {
   return withVmLock(site, vmId, async () => {
     if (fs.existsSync(site.configFile(vmId))) return vmInfo(site, vmId);
-    const parsed = vmConfigSchema.safeParse({ ...input, disks: input.disks.map((d) => ({ ...d, layers: d.layers ?? ["base"] })) });
-    if (!parsed.success) throw new ProviderError("invalid", `invalid configuration for VM ${vmId}`, parsed.error.message);
+    const parsed = vmConfigSchema.safeParse({
+      ...input,
+      disks: input.disks.map((d) => ({ ...d, layers: d.layers ?? ["base"] })),
+    });
+    if (!parsed.success)
+      throw new ProviderError("invalid", `invalid configuration for VM ${vmId}`, parsed.error.message);
     const config: VmConfig = parsed.data;
-    if (new Set(config.disks.map((d) => d.label)).size !== config.disks.length) throw new ProviderError("invalid", `VM ${vmId}: duplicate disk labels`);
+    if (new Set(config.disks.map((d) => d.label)).size !== config.disks.length)
+      throw new ProviderError("invalid", `VM ${vmId}: duplicate disk labels`);
     for (const disk of config.disks) {
       fs.mkdirSync(site.diskDir(vmId, disk.label), { recursive: true });
       for (const [i, layer] of disk.layers.entries()) {

@@ -54,7 +54,8 @@ export class DirectReadDiskHandle implements DiskHandle {
   async readInto(offset: number, target: Buffer): Promise<void> {
     // Out of range, or the daemon is gone: the daemon path fails with the right error. A handle whose daemon was
     // stopped (a new owner fenced this one off) must not go on reading as if nothing had happened.
-    if (offset < 0 || offset + target.length > this.sizeBytes || !this.server.connected) return this.server.readInto(offset, target);
+    if (offset < 0 || offset + target.length > this.sizeBytes || !this.server.connected)
+      return this.server.readInto(offset, target);
     const reader = this.reader ?? (await this.opening);
     if (!reader) return this.server.readInto(offset, target);
     await reader.readInto(offset, target, (at, piece) => this.server.readInto(at, piece));

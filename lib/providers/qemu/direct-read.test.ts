@@ -11,7 +11,17 @@ import { openChainForRead, openChainForWrite } from "./disk-access";
 import { clustersReadableAsIs } from "./qcow2-header";
 import { storageDaemonPaths } from "./storage-daemon";
 import { allocPageAlignedBuffer } from "@/lib/io/aligned-buffer";
-import { KiB, MiB, createQcow2, daemonPidsFor, makeTempDir, rawImage, run, sha256, removeTestDir } from "./testing/images";
+import {
+  KiB,
+  MiB,
+  createQcow2,
+  daemonPidsFor,
+  makeTempDir,
+  rawImage,
+  run,
+  sha256,
+  removeTestDir,
+} from "./testing/images";
 
 const SIZE = 8 * MiB;
 let dir: string;
@@ -39,9 +49,20 @@ function windows(count: number, maxLength: number): Array<{ offset: number; leng
 beforeAll(async () => {
   dir = await makeTempDir("failback-direct-read-");
   runDir = path.join(dir, "run");
-  const l0 = await createQcow2(path.join(dir, "l0.qcow2"), { sizeBytes: SIZE, writes: ["write -P 0x11 0 3M", "write -P 0x12 4M 2M"] });
-  const l1 = await createQcow2(path.join(dir, "l1.qcow2"), { sizeBytes: SIZE, backing: l0, writes: ["write -P 0x21 1M 512k", "write -z 4M 192k", "write -P 0x22 7M 64k"] });
-  const l2 = await createQcow2(path.join(dir, "l2.qcow2"), { sizeBytes: SIZE, backing: l1, writes: ["write -P 0x31 1536k 64k", "write -P 0x32 2M 1M", "write -z 5M 64k"] });
+  const l0 = await createQcow2(path.join(dir, "l0.qcow2"), {
+    sizeBytes: SIZE,
+    writes: ["write -P 0x11 0 3M", "write -P 0x12 4M 2M"],
+  });
+  const l1 = await createQcow2(path.join(dir, "l1.qcow2"), {
+    sizeBytes: SIZE,
+    backing: l0,
+    writes: ["write -P 0x21 1M 512k", "write -z 4M 192k", "write -P 0x22 7M 64k"],
+  });
+  const l2 = await createQcow2(path.join(dir, "l2.qcow2"), {
+    sizeBytes: SIZE,
+    backing: l1,
+    writes: ["write -P 0x31 1536k 64k", "write -P 0x32 2M 1M", "write -z 5M 64k"],
+  });
   chain = [l0, l1, l2];
 });
 
@@ -54,7 +75,8 @@ describe("the chain map", () => {
   it("covers the disk in order and names the layer holding each byte", async () => {
     const extents = await mapChain(chain);
     expect(extents[0]?.offset).toBe(0);
-    for (let i = 1; i < extents.length; i++) expect(extents[i]?.offset).toBe((extents[i - 1]?.offset ?? 0) + (extents[i - 1]?.length ?? 0));
+    for (let i = 1; i < extents.length; i++)
+      expect(extents[i]?.offset).toBe((extents[i - 1]?.offset ?? 0) + (extents[i - 1]?.length ?? 0));
     const last = extents.at(-1);
     expect((last?.offset ?? 0) + (last?.length ?? 0)).toBe(SIZE);
     const at = (offset: number) => extents.find((e) => e.offset <= offset && offset < e.offset + e.length);
@@ -93,7 +115,11 @@ describe("direct reads of a read-only view", () => {
   it("leave compressed clusters to the daemon", async () => {
     const packed = path.join(dir, "packed.qcow2");
     await run("qemu-img", ["convert", "-c", "-O", "qcow2", chain[0] as string, packed]);
-    const top = await createQcow2(path.join(dir, "over-packed.qcow2"), { sizeBytes: SIZE, backing: packed, writes: ["write -P 0x41 512k 1M"] });
+    const top = await createQcow2(path.join(dir, "over-packed.qcow2"), {
+      sizeBytes: SIZE,
+      backing: packed,
+      writes: ["write -P 0x41 512k 1M"],
+    });
     const handle = await open(openChainForRead({ files: [packed, top], runDir, exportName: "packed" }));
     expect(sha256(await handle.read(0, SIZE))).toBe(sha256(await rawImage(top)));
     const stats = handle.readStats();
@@ -107,7 +133,16 @@ describe("direct reads of a read-only view", () => {
     const [pid] = daemonPidsFor(storageDaemonPaths(runDir, "killed").pidFile);
     expect(pid).toBeDefined();
     process.kill(pid as number, "SIGKILL");
-    await expect.poll(() => handle.read(0, 4096).then(() => "read", (e: unknown) => e), { timeout: 2_000 }).toMatchObject({ kind: "hypervisor", transient: true });
+    await expect
+      .poll(
+        () =>
+          handle.read(0, 4096).then(
+            () => "read",
+            (e: unknown) => e,
+          ),
+        { timeout: 2_000 },
+      )
+      .toMatchObject({ kind: "hypervisor", transient: true });
   });
 });
 
@@ -134,7 +169,11 @@ describe("reads around the page cache (O_DIRECT)", () => {
 describe("direct reads of a writable view", () => {
   it("see every write and zeroing made through the handle, before and after the map was taken", async () => {
     const base = await createQcow2(path.join(dir, "w-base.qcow2"), { sizeBytes: SIZE, writes: ["write -P 0x51 0 6M"] });
-    const top = await createQcow2(path.join(dir, "w-top.qcow2"), { sizeBytes: SIZE, backing: base, writes: ["write -P 0x52 6M 64k"] });
+    const top = await createQcow2(path.join(dir, "w-top.qcow2"), {
+      sizeBytes: SIZE,
+      backing: base,
+      writes: ["write -P 0x52 6M 64k"],
+    });
     const expected = await rawImage(top);
     const handle = await open(openChainForWrite({ files: [base, top], runDir, exportName: "write" }));
 
@@ -152,7 +191,10 @@ describe("direct reads of a writable view", () => {
 
     expect(sha256(await handle.read(0, SIZE))).toBe(sha256(expected));
     for (const { offset, length } of windows(100, MiB)) {
-      expect((await handle.read(offset, length)).equals(expected.subarray(offset, offset + length)), `window at ${offset}+${length}`).toBe(true);
+      expect(
+        (await handle.read(offset, length)).equals(expected.subarray(offset, offset + length)),
+        `window at ${offset}+${length}`,
+      ).toBe(true);
     }
     // What the base holds is read from its file; the top layer (ours, and being written) only ever from the daemon.
     const stats = handle.readStats();
@@ -169,13 +211,36 @@ describe("which layers can be read as they are", () => {
     // creating one times PBKDF2 on the thread's CPU clock, which on a loaded machine fails with "Unable to get
     // accurate CPU usage".
     await run("qemu-img", [
-      "create", "-q", "--object", "secret,id=sec0,data=failback", "-f", "qcow2",
-      "-o", "encrypt.format=aes,encrypt.key-secret=sec0", encrypted, "1M",
+      "create",
+      "-q",
+      "--object",
+      "secret,id=sec0,data=failback",
+      "-f",
+      "qcow2",
+      "-o",
+      "encrypt.format=aes,encrypt.key-secret=sec0",
+      encrypted,
+      "1M",
     ]);
-    expect(await clustersReadableAsIs(encrypted)).toMatchObject({ readable: false, reason: expect.stringMatching(/encrypted/) as unknown });
+    expect(await clustersReadableAsIs(encrypted)).toMatchObject({
+      readable: false,
+      reason: expect.stringMatching(/encrypted/) as unknown,
+    });
     const external = path.join(dir, "external.qcow2");
-    await run("qemu-img", ["create", "-q", "-f", "qcow2", "-o", `data_file=${path.join(dir, "external.raw")}`, external, "1M"]);
-    expect(await clustersReadableAsIs(external)).toMatchObject({ readable: false, reason: expect.stringMatching(/external data file/) as unknown });
+    await run("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-o",
+      `data_file=${path.join(dir, "external.raw")}`,
+      external,
+      "1M",
+    ]);
+    expect(await clustersReadableAsIs(external)).toMatchObject({
+      readable: false,
+      reason: expect.stringMatching(/external data file/) as unknown,
+    });
     fs.writeFileSync(path.join(dir, "plain.bin"), Buffer.alloc(4096));
     expect(await clustersReadableAsIs(path.join(dir, "plain.bin"))).toMatchObject({ readable: false });
   });

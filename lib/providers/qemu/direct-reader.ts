@@ -64,7 +64,9 @@ export class DirectReader {
         opened.push(verdict.readable ? await open(file, "r") : undefined);
         uncached.push(verdict.readable ? await openUncached(file) : undefined);
       }
-      const routed = extents.map((e): ChainExtent => (e.where === "file" && !opened[e.layer] ? { offset: e.offset, length: e.length, where: "server" } : e));
+      const routed = extents.map((e): ChainExtent =>
+        e.where === "file" && !opened[e.layer] ? { offset: e.offset, length: e.length, where: "server" } : e,
+      );
       return { reader: new DirectReader(routed, opened, uncached) };
     } catch (error) {
       await Promise.all([...opened, ...uncached].map((f) => f?.close()));
@@ -177,7 +179,8 @@ async function openUncached(file: string): Promise<FileHandle | undefined> {
 /** The part [from, to) of an extent, keeping where it lives. */
 function cut(extent: ChainExtent, from: number, to: number): ChainExtent {
   const region = { offset: from, length: to - from };
-  if (extent.where === "file") return { ...region, where: "file", layer: extent.layer, hostOffset: extent.hostOffset + (from - extent.offset) };
+  if (extent.where === "file")
+    return { ...region, where: "file", layer: extent.layer, hostOffset: extent.hostOffset + (from - extent.offset) };
   return { ...region, where: extent.where };
 }
 
@@ -186,7 +189,10 @@ async function readFully(file: FileHandle, target: Buffer, position: number): Pr
   while (done < target.length) {
     const { bytesRead } = await file.read(target, done, target.length - done, position + done);
     // The map points inside the file: a short file means the image changed under us, never "zeroes".
-    if (bytesRead === 0) throw new Error(`layer file ended at ${position + done} while reading ${target.length} mapped bytes at ${position}`);
+    if (bytesRead === 0)
+      throw new Error(
+        `layer file ended at ${position + done} while reading ${target.length} mapped bytes at ${position}`,
+      );
     done += bytesRead;
   }
 }

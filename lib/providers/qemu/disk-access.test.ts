@@ -5,7 +5,21 @@ import { ProviderError } from "../errors";
 import type { DiskHandle } from "../types";
 import { openChainForRead, openChainForWrite } from "./disk-access";
 import { startStorageDaemon, storageDaemonPaths } from "./storage-daemon";
-import { type ImageHolder, KiB, MiB, createQcow2, daemonPidsFor, holdImageOpen, makeTempDir, qemuIo, rawImage, run, sha256, sha256File, removeTestDir } from "./testing/images";
+import {
+  type ImageHolder,
+  KiB,
+  MiB,
+  createQcow2,
+  daemonPidsFor,
+  holdImageOpen,
+  makeTempDir,
+  qemuIo,
+  rawImage,
+  run,
+  sha256,
+  sha256File,
+  removeTestDir,
+} from "./testing/images";
 
 const SIZE = 8 * MiB;
 let dir: string;
@@ -29,9 +43,20 @@ async function readAll(handle: DiskHandle): Promise<Buffer> {
 beforeAll(async () => {
   dir = await makeTempDir("failback-disk-access-");
   runDir = path.join(dir, "run");
-  const l0 = await createQcow2(path.join(dir, "l0.qcow2"), { sizeBytes: SIZE, writes: ["write -P 0x11 0 2M", "write -P 0x12 4M 1M"] });
-  const l1 = await createQcow2(path.join(dir, "l1.qcow2"), { sizeBytes: SIZE, backing: l0, writes: ["write -P 0x21 1M 512k", "write -z 4M 64k"] });
-  const l2 = await createQcow2(path.join(dir, "l2.qcow2"), { sizeBytes: SIZE, backing: l1, writes: ["write -P 0x31 1536k 64k", "write -P 0x32 6M 128k"] });
+  const l0 = await createQcow2(path.join(dir, "l0.qcow2"), {
+    sizeBytes: SIZE,
+    writes: ["write -P 0x11 0 2M", "write -P 0x12 4M 1M"],
+  });
+  const l1 = await createQcow2(path.join(dir, "l1.qcow2"), {
+    sizeBytes: SIZE,
+    backing: l0,
+    writes: ["write -P 0x21 1M 512k", "write -z 4M 64k"],
+  });
+  const l2 = await createQcow2(path.join(dir, "l2.qcow2"), {
+    sizeBytes: SIZE,
+    backing: l1,
+    writes: ["write -P 0x31 1536k 64k", "write -P 0x32 6M 128k"],
+  });
   chain = [l0, l1, l2];
 });
 
@@ -93,7 +118,11 @@ describe("openChainForRead", () => {
 describe("openChainForWrite", () => {
   it("writes land in the top file only", async () => {
     const base = await createQcow2(path.join(dir, "w-base.qcow2"), { sizeBytes: SIZE, writes: ["write -P 0x41 0 4M"] });
-    const mid = await createQcow2(path.join(dir, "w-mid.qcow2"), { sizeBytes: SIZE, backing: base, writes: ["write -P 0x42 2M 1M"] });
+    const mid = await createQcow2(path.join(dir, "w-mid.qcow2"), {
+      sizeBytes: SIZE,
+      backing: base,
+      writes: ["write -P 0x42 2M 1M"],
+    });
     const top = await createQcow2(path.join(dir, "w-top.qcow2"), { sizeBytes: SIZE, backing: mid });
     const before = { base: sha256File(base), mid: sha256File(mid) };
     const expected = await rawImage(top);
@@ -114,9 +143,15 @@ describe("openChainForWrite", () => {
     expect(sha256File(base)).toBe(before.base);
     expect(sha256File(mid)).toBe(before.mid);
     const map = JSON.parse(
-      await run("qemu-img", ["map", "--output=json", `json:${JSON.stringify({ driver: "qcow2", backing: null, file: { driver: "file", filename: top } })}`]),
+      await run("qemu-img", [
+        "map",
+        "--output=json",
+        `json:${JSON.stringify({ driver: "qcow2", backing: null, file: { driver: "file", filename: top } })}`,
+      ]),
     ) as Array<{ start: number; length: number; present: boolean; zero: boolean; data: boolean }>;
-    expect(map.filter((e) => e.present).map(({ start, length, zero, data }) => ({ start, length, zero, data }))).toEqual([
+    expect(
+      map.filter((e) => e.present).map(({ start, length, zero, data }) => ({ start, length, zero, data })),
+    ).toEqual([
       { start: MiB, length: 64 * KiB, zero: false, data: true },
       { start: 3 * MiB + 64 * KiB, length: 128 * KiB, zero: false, data: true },
       { start: 5 * MiB, length: 64 * KiB, zero: true, data: false },
@@ -136,12 +171,16 @@ describe("sharing with a running VM", () => {
     holders.push(vm);
 
     // The active layer is locked by its writer: a plain view of it is refused, and says why.
-    const refused = await openChainForRead({ files: [l0, l1, active], runDir, exportName: "vm-locked" }).catch((e: unknown) => e);
+    const refused = await openChainForRead({ files: [l0, l1, active], runDir, exportName: "vm-locked" }).catch(
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(ProviderError);
     expect(refused).toMatchObject({ kind: "busy" });
     expect((refused as ProviderError).toolMessage).toMatch(/lock/);
 
-    const handle = await track(openChainForRead({ files: [l0, l1], runDir, exportName: "vm-frozen", shareWithRunningVm: true }));
+    const handle = await track(
+      openChainForRead({ files: [l0, l1], runDir, exportName: "vm-frozen", shareWithRunningVm: true }),
+    );
     let writes = 0;
     let keepWriting = true;
     const writer = (async () => {
@@ -157,7 +196,10 @@ describe("sharing with a running VM", () => {
   });
 
   it("a shared view leaves its layers free for the VM's own later writes (block-commit); a plain view locks them", async () => {
-    const base = await createQcow2(path.join(dir, "lock-base.qcow2"), { sizeBytes: SIZE, writes: ["write -P 0x61 0 1M"] });
+    const base = await createQcow2(path.join(dir, "lock-base.qcow2"), {
+      sizeBytes: SIZE,
+      writes: ["write -P 0x61 0 1M"],
+    });
     // qemu-io opening the file read-write stands for the VM reopening a backing layer to commit into it.
     const takeWriteLock = () => run("qemu-io", ["-f", "qcow2", "-c", "read 0 4k", base]);
 
@@ -165,7 +207,9 @@ describe("sharing with a running VM", () => {
     await expect(takeWriteLock()).rejects.toThrow(/Failed to get "write" lock/);
     await plain.close();
 
-    const shared = await track(openChainForRead({ files: [base], runDir, exportName: "lock-shared", shareWithRunningVm: true }));
+    const shared = await track(
+      openChainForRead({ files: [base], runDir, exportName: "lock-shared", shareWithRunningVm: true }),
+    );
     await expect(takeWriteLock()).resolves.toMatch(/read 4096\/4096/);
     await shared.close();
   });
@@ -179,7 +223,12 @@ describe("daemon failures", () => {
     expect(pid).toBeDefined();
     // Stopped first so the reads are surely still pending when it dies.
     process.kill(pid!, "SIGSTOP");
-    const pending = Array.from({ length: 8 }, (_, i) => handle.read(i * MiB, MiB).then(() => "read", (e: unknown) => e));
+    const pending = Array.from({ length: 8 }, (_, i) =>
+      handle.read(i * MiB, MiB).then(
+        () => "read",
+        (e: unknown) => e,
+      ),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     const killedAt = Date.now();
     process.kill(pid!, "SIGKILL");
@@ -217,11 +266,15 @@ describe("daemon failures", () => {
       name: "ProviderError",
       toolMessage: expect.stringMatching(/qcow2/i) as unknown,
     });
-    await expect(startStorageDaemon({ files: chain, runDir, exportName: "nobitmap", bitmaps: ["nope"] })).rejects.toMatchObject({
+    await expect(
+      startStorageDaemon({ files: chain, runDir, exportName: "nobitmap", bitmaps: ["nope"] }),
+    ).rejects.toMatchObject({
       kind: "invalid",
       toolMessage: expect.stringMatching(/Bitmap 'nope' is not found/) as unknown,
     });
-    await expect(openChainForRead({ files: [path.join(dir, "missing.qcow2")], runDir, exportName: "missing" })).rejects.toMatchObject({ kind: "not_found" });
+    await expect(
+      openChainForRead({ files: [path.join(dir, "missing.qcow2")], runDir, exportName: "missing" }),
+    ).rejects.toMatchObject({ kind: "not_found" });
     expect(daemonPidsFor(storageDaemonPaths(runDir, "junk").pidFile)).toEqual([]);
   });
 });

@@ -40,7 +40,10 @@ export function openChainForWrite(options: ChainAccessOptions): Promise<DiskHand
   return openChain(options, { writable: true, shareWithRunningVm: false });
 }
 
-async function openChain(options: ChainAccessOptions, mode: { writable: boolean; shareWithRunningVm: boolean }): Promise<DiskHandle> {
+async function openChain(
+  options: ChainAccessOptions,
+  mode: { writable: boolean; shareWithRunningVm: boolean },
+): Promise<DiskHandle> {
   // After a crash the previous export may still run and hold the image locks: stop it so a retried step
   // gets the same export again instead of a second daemon (or a lock failure).
   await stopLeftoverStorageDaemon(options.runDir, options.exportName);
@@ -60,7 +63,10 @@ async function openChain(options: ChainAccessOptions, mode: { writable: boolean;
 }
 
 /** Our NBD client on the daemon's export; a daemon whose export cannot be reached is stopped, not leaked. */
-export async function connectToDaemon(daemon: StorageDaemon, options: { requestTimeoutMs?: number; metaContexts?: readonly string[] }): Promise<NbdClient> {
+export async function connectToDaemon(
+  daemon: StorageDaemon,
+  options: { requestTimeoutMs?: number; metaContexts?: readonly string[] },
+): Promise<NbdClient> {
   try {
     return await NbdClient.connect({
       socketPath: daemon.socketPath,

@@ -13,7 +13,8 @@ const ZERO_FALLBACK_CHUNK = 1024 * 1024;
  */
 export function providerErrorFromNbd(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
-  if (!(err instanceof NbdError)) return new ProviderError("hypervisor", what, err instanceof Error ? err.message : String(err));
+  if (!(err instanceof NbdError))
+    return new ProviderError("hypervisor", what, err instanceof Error ? err.message : String(err));
   switch (err.code) {
     case "ECONNRESET":
     case "CLOSED":
@@ -105,7 +106,9 @@ export class NbdDiskHandle implements DiskHandle {
 
   async dataRegions(offset = 0, length = this.sizeBytes - offset): Promise<Region[]> {
     if (length === 0) return [];
-    const extents = await this.call(`block status of ${length} bytes at ${offset}`, () => this.client.blockStatus(offset, length, BASE_ALLOCATION));
+    const extents = await this.call(`block status of ${length} bytes at ${offset}`, () =>
+      this.client.blockStatus(offset, length, BASE_ALLOCATION),
+    );
     return dataRegionsFromAllocation(extents);
   }
 

@@ -16,16 +16,24 @@ function classify(stderr: string): ProviderError["kind"] {
 
 export function runTool(command: string, args: string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: options.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) {
-        const message = (stderr || error.message).trim();
-        const kind = (error as NodeJS.ErrnoException).code === "ENOENT" ? "unsupported" : classify(message);
-        const what = kind === "unsupported" ? `${command} is not installed (Debian: apt-get install qemu-utils)` : `${command} ${args[0] ?? ""} failed`;
-        reject(new ProviderError(kind, what, message));
-        return;
-      }
-      resolve({ stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { timeout: options.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) {
+          const message = (stderr || error.message).trim();
+          const kind = (error as NodeJS.ErrnoException).code === "ENOENT" ? "unsupported" : classify(message);
+          const what =
+            kind === "unsupported"
+              ? `${command} is not installed (Debian: apt-get install qemu-utils)`
+              : `${command} ${args[0] ?? ""} failed`;
+          reject(new ProviderError(kind, what, message));
+          return;
+        }
+        resolve({ stdout, stderr });
+      },
+    );
   });
 }
 

@@ -44,7 +44,8 @@ export async function powerState(site: Site, vmId: string): Promise<PowerState> 
  */
 async function reportOff(site: Site, vmId: string): Promise<"off"> {
   const { pidFile, qmpSocket } = runPaths(site, vmId);
-  if (fs.existsSync(pidFile) || fs.existsSync(qmpSocket)) await tryWithVmLock(site, vmId, async () => cleanupStaleRunFiles(site, vmId));
+  if (fs.existsSync(pidFile) || fs.existsSync(qmpSocket))
+    await tryWithVmLock(site, vmId, async () => cleanupStaleRunFiles(site, vmId));
   return "off";
 }
 

@@ -19,7 +19,15 @@ afterAll(async () => {
 });
 
 const newVm = (id: string) =>
-  provider.createVm(id, { name: id, guestAgent: false, guest: "none", disks: [{ label: "vda", sizeBytes: 8 * MiB }, { label: "vdb", sizeBytes: 4 * MiB }] });
+  provider.createVm(id, {
+    name: id,
+    guestAgent: false,
+    guest: "none",
+    disks: [
+      { label: "vda", sizeBytes: 8 * MiB },
+      { label: "vdb", sizeBytes: 4 * MiB },
+    ],
+  });
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -62,8 +70,12 @@ describe("qemu provider", () => {
     });
     const untouched = await provider.changedBlocks("alpha", "vdb", { kind: "bitmap", name: "cbt" });
     expect(untouched).toMatchObject({ available: true, regions: [] });
-    expect(await provider.changedBlocks("alpha", "vda", { kind: "bitmap", name: "other" })).toMatchObject({ available: false });
-    expect(await provider.changedBlocks("alpha", "vda", { kind: "layer", name: "nope" })).toMatchObject({ available: false });
+    expect(await provider.changedBlocks("alpha", "vda", { kind: "bitmap", name: "other" })).toMatchObject({
+      available: false,
+    });
+    expect(await provider.changedBlocks("alpha", "vda", { kind: "layer", name: "nope" })).toMatchObject({
+      available: false,
+    });
 
     // A working snapshot above the bitmap's layer hides writes from it: the provider says so instead of lying.
     await provider.ensureSnapshot("alpha", "fb-t-work1", "working");
@@ -126,7 +138,9 @@ describe("qemu provider", () => {
     await provider.restartChangeTracking("gamma", "cbt");
     await provider.powerOn("gamma");
     // While QEMU owns the bitmap it cannot be read consistently from outside: the provider says so.
-    expect(await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" })).toMatchObject({ available: false });
+    expect(await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" })).toMatchObject({
+      available: false,
+    });
     await provider.writePatternThroughRunningVm("gamma", "vda", 2 * block, 2 * block, 0x5a);
     await provider.writePatternThroughRunningVm("gamma", "vdb", 0, block, 0x5b);
     await provider.powerOff("gamma"); // a clean quit stores the bitmap
@@ -150,7 +164,10 @@ describe("qemu provider", () => {
     expect(lost.available ? "" : lost.reason).toMatch(/in.use|inconsistent/);
     // Restarting tracking recovers from it.
     await provider.restartChangeTracking("gamma", "cbt");
-    expect(await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" })).toMatchObject({ available: true, regions: [] });
+    expect(await provider.changedBlocks("gamma", "vda", { kind: "bitmap", name: "cbt" })).toMatchObject({
+      available: true,
+      regions: [],
+    });
   });
 
   it("creates a VM like another, once, with empty disks of the same sizes", async () => {

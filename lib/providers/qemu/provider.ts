@@ -90,7 +90,10 @@ export class QemuProvider implements Provider {
     const running = isRunning(this.site, vmId);
     if (running && options.at === undefined) {
       // The top layer is being written: a consistent read needs a protective snapshot to freeze what is below.
-      throw new ProviderError("busy", `VM ${vmId} is running: read a frozen view (a protective snapshot) instead of its live disk`);
+      throw new ProviderError(
+        "busy",
+        `VM ${vmId} is running: read a frozen view (a protective snapshot) instead of its live disk`,
+      );
     }
     const files = this.site.chainFiles(vmId, disk, { below: options.at });
     if (!files.length) throw new ProviderError("invalid", `nothing lies below ${options.at} on ${vmId}/${disk}`);
@@ -103,18 +106,31 @@ export class QemuProvider implements Provider {
   }
 
   async openSnapshotForWrite(vmId: string, disk: string, snapshot: string): Promise<DiskHandle> {
-    if (isRunning(this.site, vmId)) throw new ProviderError("busy", `VM ${vmId} is running: its snapshots are written only while it is off`);
+    if (isRunning(this.site, vmId))
+      throw new ProviderError("busy", `VM ${vmId} is running: its snapshots are written only while it is off`);
     const layers = this.layersOf(vmId, disk);
     if (layers.at(-1) !== snapshot) {
-      throw new ProviderError("invalid", `snapshot ${snapshot} is not the top layer of ${vmId}/${disk} (layers: ${layers.join(" ← ")})`);
+      throw new ProviderError(
+        "invalid",
+        `snapshot ${snapshot} is not the top layer of ${vmId}/${disk} (layers: ${layers.join(" ← ")})`,
+      );
     }
-    return openChainForWrite({ files: this.site.chainFiles(vmId, disk), runDir: this.site.runDir(vmId), exportName: `${disk}-write-${snapshot}` });
+    return openChainForWrite({
+      files: this.site.chainFiles(vmId, disk),
+      runDir: this.site.runDir(vmId),
+      exportName: `${disk}-write-${snapshot}`,
+    });
   }
 
   async changedBlocks(vmId: string, disk: string, since: ChangeMarker): Promise<ChangedBlocks> {
     if (since.kind === "layer") {
-      if (!this.layersOf(vmId, disk).includes(since.name)) return { available: false, reason: `layer ${since.name} does not exist on ${disk}` };
-      return { available: true, regions: await layerAllocatedRegions(this.site.layerFile(vmId, disk, since.name)), granularity: clusterBytes };
+      if (!this.layersOf(vmId, disk).includes(since.name))
+        return { available: false, reason: `layer ${since.name} does not exist on ${disk}` };
+      return {
+        available: true,
+        regions: await layerAllocatedRegions(this.site.layerFile(vmId, disk, since.name)),
+        granularity: clusterBytes,
+      };
     }
     if (since.below !== undefined && !this.layersOf(vmId, disk).includes(since.below)) {
       return { available: false, reason: `snapshot ${since.below} does not exist on ${disk}` };
@@ -126,7 +142,10 @@ export class QemuProvider implements Provider {
       const bitmap = (await listBitmaps(file)).find((b) => b.name === since.name);
       if (!bitmap) continue;
       if (i !== files.length - 1) {
-        return { available: false, reason: `bitmap ${since.name} is below the snapshot layers of ${disk}: writes above it are not tracked` };
+        return {
+          available: false,
+          reason: `bitmap ${since.name} is below the snapshot layers of ${disk}: writes above it are not tracked`,
+        };
       }
       return dirtyRegions({ files: files.slice(0, i + 1), runDir: this.site.runDir(vmId), bitmap: since.name });
     }
@@ -134,7 +153,11 @@ export class QemuProvider implements Provider {
   }
 
   async restartChangeTracking(vmId: string, name: string): Promise<void> {
-    if (isRunning(this.site, vmId)) throw new ProviderError("unsupported", `restarting change tracking of a running VM (${vmId}) is not supported yet`);
+    if (isRunning(this.site, vmId))
+      throw new ProviderError(
+        "unsupported",
+        `restarting change tracking of a running VM (${vmId}) is not supported yet`,
+      );
     await withVmLock(this.site, vmId, async () => {
       for (const disk of this.site.readConfig(vmId).disks) {
         const files = this.site.chainFiles(vmId, disk.label);
@@ -176,7 +199,13 @@ export class QemuProvider implements Provider {
   }
 
   /** A write made by the running VM itself (through QEMU's block layer), as a user of the VM would. */
-  writePatternThroughRunningVm(vmId: string, disk: string, offset: number, length: number, pattern: number): Promise<void> {
+  writePatternThroughRunningVm(
+    vmId: string,
+    disk: string,
+    offset: number,
+    length: number,
+    pattern: number,
+  ): Promise<void> {
     return writePatternLive(this.site, vmId, disk, offset, length, pattern);
   }
 
@@ -198,6 +227,7 @@ export function vmIdFromName(name: string): string {
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")
     .slice(0, 63);
-  if (!vmIdPattern.test(id)) throw new ProviderError("invalid", `cannot make a VM id from the name ${JSON.stringify(name)}`);
+  if (!vmIdPattern.test(id))
+    throw new ProviderError("invalid", `cannot make a VM id from the name ${JSON.stringify(name)}`);
   return id;
 }

@@ -18,12 +18,14 @@ export async function clustersReadableAsIs(file: string): Promise<RawDataVerdict
   try {
     const header = Buffer.alloc(HEADER_READ_BYTES);
     const { bytesRead } = await handle.read(header, 0, HEADER_READ_BYTES, 0);
-    if (bytesRead < INCOMPATIBLE_FEATURES_AT || header.readUInt32BE(0) !== QCOW2_MAGIC) return { readable: false, reason: `${file} is not a qcow2 image` };
+    if (bytesRead < INCOMPATIBLE_FEATURES_AT || header.readUInt32BE(0) !== QCOW2_MAGIC)
+      return { readable: false, reason: `${file} is not a qcow2 image` };
     if (header.readUInt32BE(CRYPT_METHOD_AT) !== 0) return { readable: false, reason: `${file} is encrypted` };
     const version = header.readUInt32BE(4);
     if (version >= 3 && bytesRead >= INCOMPATIBLE_FEATURES_AT + 8) {
       const incompatible = header.readBigUInt64BE(INCOMPATIBLE_FEATURES_AT);
-      if (incompatible & EXTERNAL_DATA_FILE_BIT) return { readable: false, reason: `${file} keeps its data in an external data file` };
+      if (incompatible & EXTERNAL_DATA_FILE_BIT)
+        return { readable: false, reason: `${file} keeps its data in an external data file` };
     }
     return { readable: true };
   } finally {

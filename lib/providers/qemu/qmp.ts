@@ -87,17 +87,20 @@ export class QmpClient {
     const client = new QmpClient(sock, socketPath, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          client.greetingHandler = null;
-          reject(
-            new ProviderError(
-              "busy",
-              `QMP monitor ${socketPath} did not greet within ${timeoutMs} ms (another client is connected?)`,
-              undefined,
-              true,
-            ),
-          );
-        }, Math.max(0, deadline - Date.now()));
+        const timer = setTimeout(
+          () => {
+            client.greetingHandler = null;
+            reject(
+              new ProviderError(
+                "busy",
+                `QMP monitor ${socketPath} did not greet within ${timeoutMs} ms (another client is connected?)`,
+                undefined,
+                true,
+              ),
+            );
+          },
+          Math.max(0, deadline - Date.now()),
+        );
         client.greetingHandler = (msg) => {
           clearTimeout(timer);
           if ("QMP" in msg) resolve();
@@ -121,7 +124,11 @@ export class QmpClient {
   }
 
   /** Runs a command; resolves with its `return` value. */
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, options: { timeoutMs?: number } = {}): Promise<T> {
+  execute<T = unknown>(
+    command: string,
+    args?: Record<string, unknown>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<T> {
     if (this.closedFlag) return Promise.reject(closedError(this.socketPath, command));
     const id = `fb-${this.nextId++}`;
     const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;
@@ -131,7 +138,9 @@ export class QmpClient {
         reject(new ProviderError("hypervisor", `QMP ${command} got no answer within ${timeoutMs} ms`, undefined, true));
       }, timeoutMs);
       this.pending.set(id, { command, resolve: (v) => resolve(v as T), reject, timer });
-      this.sock.write(JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }) + "\n");
+      this.sock.write(
+        JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }) + "\n",
+      );
     });
   }
 
@@ -172,7 +181,9 @@ export class QmpClient {
           reject(error);
         },
         timer: setTimeout(() => {
-          waiter.reject(new ProviderError("hypervisor", `no QMP event ${names.join("/")} within ${timeoutMs} ms`, undefined, true));
+          waiter.reject(
+            new ProviderError("hypervisor", `no QMP event ${names.join("/")} within ${timeoutMs} ms`, undefined, true),
+          );
         }, timeoutMs),
       };
       this.waiters.add(waiter);
@@ -221,7 +232,10 @@ export class QmpClient {
     this.pending.delete(id);
     clearTimeout(pending.timer);
     const error = msg.error as { class?: string; desc?: string } | undefined;
-    if (error) pending.reject(new QmpCommandError(pending.command, error.class ?? "GenericError", error.desc ?? JSON.stringify(error)));
+    if (error)
+      pending.reject(
+        new QmpCommandError(pending.command, error.class ?? "GenericError", error.desc ?? JSON.stringify(error)),
+      );
     else pending.resolve(msg.return);
   }
 
@@ -232,7 +246,8 @@ export class QmpClient {
       this.events = this.events.slice(drop);
       this.firstSeq += drop;
     }
-    for (const waiter of [...this.waiters]) if (waiter.names.includes(event.event) && waiter.predicate(event)) waiter.resolve(event);
+    for (const waiter of [...this.waiters])
+      if (waiter.names.includes(event.event) && waiter.predicate(event)) waiter.resolve(event);
     for (const listener of this.listeners) listener(event);
   }
 
@@ -244,13 +259,19 @@ export class QmpClient {
       pending.reject(closedError(this.socketPath, pending.command));
     }
     this.pending.clear();
-    for (const waiter of [...this.waiters]) waiter.reject(closedError(this.socketPath, `event ${waiter.names.join("/")}`));
+    for (const waiter of [...this.waiters])
+      waiter.reject(closedError(this.socketPath, `event ${waiter.names.join("/")}`));
     this.resolveClosed();
   }
 }
 
 function closedError(socketPath: string, what: string): ProviderError {
-  return new ProviderError("hypervisor", `QMP connection ${socketPath} closed (QEMU exited?) while waiting for ${what}`, undefined, true);
+  return new ProviderError(
+    "hypervisor",
+    `QMP connection ${socketPath} closed (QEMU exited?) while waiting for ${what}`,
+    undefined,
+    true,
+  );
 }
 
 /** Connects to a unix socket, retrying while QEMU has not created it or is not listening yet. */
@@ -268,7 +289,12 @@ export async function connectUnix(socketPath: string, deadline: number): Promise
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code !== "ENOENT" && code !== "ECONNREFUSED") || Date.now() >= deadline) {
-        throw new ProviderError("hypervisor", `cannot connect to QMP socket ${socketPath}`, (err as Error).message, true);
+        throw new ProviderError(
+          "hypervisor",
+          `cannot connect to QMP socket ${socketPath}`,
+          (err as Error).message,
+          true,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }

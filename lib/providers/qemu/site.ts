@@ -56,7 +56,8 @@ export class Site {
     return path.join(this.vmDir(vmId), "disks", label);
   }
   layerFile(vmId: string, label: string, layer: string): string {
-    if (!layerNamePattern.test(layer)) throw new ProviderError("invalid", `invalid layer name ${JSON.stringify(layer)}`);
+    if (!layerNamePattern.test(layer))
+      throw new ProviderError("invalid", `invalid layer name ${JSON.stringify(layer)}`);
     return path.join(this.diskDir(vmId, label), `${layer}.qcow2`);
   }
   runDir(vmId: string): string {
@@ -76,7 +77,8 @@ export class Site {
     const file = this.configFile(vmId);
     if (!fs.existsSync(file)) throw new ProviderError("not_found", `VM ${vmId} not found in site ${this.dir}`);
     const parsed = vmConfigSchema.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
-    if (!parsed.success) throw new ProviderError("invalid", `${file} is not a valid VM configuration`, parsed.error.message);
+    if (!parsed.success)
+      throw new ProviderError("invalid", `${file} is not a valid VM configuration`, parsed.error.message);
     return parsed.data;
   }
 

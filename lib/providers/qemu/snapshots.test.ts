@@ -5,7 +5,13 @@ import { createVm } from "./create-vm";
 import { qemuImg } from "./exec";
 import { powerOff, powerOn, powerState, shutdownGuest } from "./power";
 import type { Site } from "./site";
-import { ensureSnapshot, listSnapshots, reconcileVm, removeSnapshotDiscardingChanges, removeSnapshotKeepingChanges } from "./snapshots";
+import {
+  ensureSnapshot,
+  listSnapshots,
+  reconcileVm,
+  removeSnapshotDiscardingChanges,
+  removeSnapshotKeepingChanges,
+} from "./snapshots";
 import { elapsed, hasPattern, headerBacking, MiB, qemuIo, TestSites, viewSha256 } from "./testing/vms";
 import { activeChainNodes, namedNodes, nodeName, runPaths, withQmp, writePatternLive } from "./vm-process";
 
@@ -82,7 +88,13 @@ describe("offline working snapshot", () => {
 
 describe("live protective snapshot", () => {
   beforeAll(async () => {
-    await createVm(site, "replica", { name: "replica", disks: [{ label: "vda", sizeBytes: 16 * MiB }, { label: "vdb", sizeBytes: 8 * MiB }] });
+    await createVm(site, "replica", {
+      name: "replica",
+      disks: [
+        { label: "vda", sizeBytes: 16 * MiB },
+        { label: "vdb", sizeBytes: 8 * MiB },
+      ],
+    });
     await qemuIo(file("replica", "base"), "write -P 0x11 0 1M");
     await powerOn(site, "replica");
   });
@@ -95,7 +107,9 @@ describe("live protective snapshot", () => {
     expect(layers("replica", "vdb")).toEqual(["base", "fb-s1-protect1"]);
     expect(await chain("replica")).toEqual([nodeName("vda", "fb-s1-protect1"), "vda-base"]);
     expect(await chain("replica", "vdb")).toEqual([nodeName("vdb", "fb-s1-protect1"), "vdb-base"]);
-    expect(await listSnapshots(site, "replica")).toEqual([{ name: "fb-s1-protect1", kind: "protective", disks: ["vda", "vdb"] }]);
+    expect(await listSnapshots(site, "replica")).toEqual([
+      { name: "fb-s1-protect1", kind: "protective", disks: ["vda", "vdb"] },
+    ]);
 
     const frozen = await viewSha256(file("replica", "base"));
     await writePatternLive(site, "replica", "vda", 2 * MiB, MiB, 0x55);
@@ -146,7 +160,10 @@ describe("live protective snapshot", () => {
 
 describe("failback phase 2 on the replica (appendix)", () => {
   it("protect1 live, replica off, protect2 offline, protect1 merged from under protect2, revert to protect2", async () => {
-    await createVm(site, "rep2", { name: "rep2", disks: [{ label: "vda", sizeBytes: 16 * MiB, layers: ["rp-1", "failover"] }] });
+    await createVm(site, "rep2", {
+      name: "rep2",
+      disks: [{ label: "vda", sizeBytes: 16 * MiB, layers: ["rp-1", "failover"] }],
+    });
     await qemuIo(file("rep2", "rp-1"), "write -P 0x11 0 1M");
     await qemuIo(file("rep2", "failover"), "write -P 0x12 1M 1M");
     await powerOn(site, "rep2");
@@ -190,7 +207,18 @@ describe("crash recovery: a re-run or reconcileVm converges", () => {
   });
 
   it("an overlay made but not yet listed (crash before vm.json) is adopted, not made again", async () => {
-    await qemuImg(["create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", file("crash", "c2"), String(16 * MiB)]);
+    await qemuImg([
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-b",
+      "base.qcow2",
+      "-F",
+      "qcow2",
+      file("crash", "c2"),
+      String(16 * MiB),
+    ]);
     const inode = fs.statSync(file("crash", "c2")).ino;
     await ensureSnapshot(site, "crash", "c2", "working");
     expect(layers("crash")).toEqual(["base", "c2"]);
@@ -204,7 +232,19 @@ describe("crash recovery: a re-run or reconcileVm converges", () => {
     await qemuImg(["commit", "-q", "-d", file("crash", "c2")]);
     fs.renameSync(file("crash", "c2"), `${file("crash", "c2")}.trash`);
     // … and some unreachable layer file (its backing is nothing vm.json knows)
-    await qemuImg(["create", "-q", "-f", "qcow2", "-u", "-b", "gone.qcow2", "-F", "qcow2", file("crash", "stray"), String(16 * MiB)]);
+    await qemuImg([
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-u",
+      "-b",
+      "gone.qcow2",
+      "-F",
+      "qcow2",
+      file("crash", "stray"),
+      String(16 * MiB),
+    ]);
     const report = await reconcileVm(site, "crash");
     expect(report.problems).toEqual([]);
     expect(report.actions.join("\n")).toMatch(/finished the interrupted removal of layer c2/);
@@ -236,9 +276,26 @@ describe("crash recovery: a re-run or reconcileVm converges", () => {
   it("live: a snapshot switched in QEMU but not recorded is adopted with the writes it took", async () => {
     await powerOn(site, "crash");
     // ensureSnapshot(c3) crashed after blockdev-snapshot, before vm.json:
-    await qemuImg(["create", "-q", "-f", "qcow2", "-u", "-b", "base.qcow2", "-F", "qcow2", file("crash", "c3"), String(16 * MiB)]);
+    await qemuImg([
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-u",
+      "-b",
+      "base.qcow2",
+      "-F",
+      "qcow2",
+      file("crash", "c3"),
+      String(16 * MiB),
+    ]);
     await withQmp(site, "crash", async (qmp) => {
-      await qmp.execute("blockdev-add", { driver: "qcow2", "node-name": "vda-c3", file: { driver: "file", filename: file("crash", "c3") }, backing: null });
+      await qmp.execute("blockdev-add", {
+        driver: "qcow2",
+        "node-name": "vda-c3",
+        file: { driver: "file", filename: file("crash", "c3") },
+        backing: null,
+      });
       await qmp.execute("blockdev-snapshot", { node: "vda-base", overlay: "vda-c3" });
     });
     await writePatternLive(site, "crash", "vda", 5 * MiB, 65536, 0x41);
@@ -271,9 +328,26 @@ describe("crash recovery: a re-run or reconcileVm converges", () => {
   });
 
   it("live: an overlay added to QEMU but never attached is removed; the retry then works", async () => {
-    await qemuImg(["create", "-q", "-f", "qcow2", "-u", "-b", "base.qcow2", "-F", "qcow2", file("crash", "c4"), String(16 * MiB)]);
+    await qemuImg([
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-u",
+      "-b",
+      "base.qcow2",
+      "-F",
+      "qcow2",
+      file("crash", "c4"),
+      String(16 * MiB),
+    ]);
     await withQmp(site, "crash", (qmp) =>
-      qmp.execute("blockdev-add", { driver: "qcow2", "node-name": "vda-c4", file: { driver: "file", filename: file("crash", "c4") }, backing: null }),
+      qmp.execute("blockdev-add", {
+        driver: "qcow2",
+        "node-name": "vda-c4",
+        file: { driver: "file", filename: file("crash", "c4") },
+        backing: null,
+      }),
     );
     const report = await reconcileVm(site, "crash");
     expect(report.actions.join("\n")).toMatch(/removed unattached layer file c4/);
@@ -287,9 +361,26 @@ describe("crash recovery: a re-run or reconcileVm converges", () => {
 
   it("a VM killed after a live snapshot (vm.json not updated) starts on the adopted layer", async () => {
     await powerOn(site, "crash");
-    await qemuImg(["create", "-q", "-f", "qcow2", "-u", "-b", "base.qcow2", "-F", "qcow2", file("crash", "c5"), String(16 * MiB)]);
+    await qemuImg([
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-u",
+      "-b",
+      "base.qcow2",
+      "-F",
+      "qcow2",
+      file("crash", "c5"),
+      String(16 * MiB),
+    ]);
     await withQmp(site, "crash", async (qmp) => {
-      await qmp.execute("blockdev-add", { driver: "qcow2", "node-name": "vda-c5", file: { driver: "file", filename: file("crash", "c5") }, backing: null });
+      await qmp.execute("blockdev-add", {
+        driver: "qcow2",
+        "node-name": "vda-c5",
+        file: { driver: "file", filename: file("crash", "c5") },
+        backing: null,
+      });
       await qmp.execute("blockdev-snapshot", { node: "vda-base", overlay: "vda-c5" });
     });
     await writePatternLive(site, "crash", "vda", 7 * MiB, 65536, 0x51);

@@ -14,7 +14,16 @@ import type { SnapshotInfo, SnapshotKind } from "../types";
 import { qemuImg } from "./exec";
 import type { QmpClient, QmpEvent } from "./qmp";
 import { layerNamePattern, type Site, type VmConfig } from "./site";
-import { activeChainNodes, cleanupStaleRunFiles, isRunning, namedNodes, nodeName, runPaths, withQmp, withVmLock } from "./vm-process";
+import {
+  activeChainNodes,
+  cleanupStaleRunFiles,
+  isRunning,
+  namedNodes,
+  nodeName,
+  runPaths,
+  withQmp,
+  withVmLock,
+} from "./vm-process";
 
 export interface SnapshotOptions {
   /** Limit for one commit (qemu-img commit or a live block-commit job). Default 1 h. */
@@ -48,7 +57,12 @@ export async function ensureSnapshot(site: Site, vmId: string, name: string, kin
  * Merges layer `name` into the layer below it on every disk and removes it (working: commit into the disks;
  * protective: merge back). Works for the top layer and for a middle one, VM running or off. Gone → no-op.
  */
-export async function removeSnapshotKeepingChanges(site: Site, vmId: string, name: string, options: SnapshotOptions = {}): Promise<void> {
+export async function removeSnapshotKeepingChanges(
+  site: Site,
+  vmId: string,
+  name: string,
+  options: SnapshotOptions = {},
+): Promise<void> {
   checkLayerName(name);
   const jobTimeoutMs = options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
   await withVmLock(site, vmId, async () => {
@@ -56,7 +70,8 @@ export async function removeSnapshotKeepingChanges(site: Site, vmId: string, nam
     const config = site.readConfig(vmId);
     const disks = config.disks.filter((d) => d.layers.includes(name));
     for (const disk of disks) {
-      if (disk.layers[0] === name) throw new ProviderError("invalid", `${name} is the bottom layer of ${vmId}/${disk.label}, not a snapshot`);
+      if (disk.layers[0] === name)
+        throw new ProviderError("invalid", `${name} is the bottom layer of ${vmId}/${disk.label}, not a snapshot`);
     }
     for (const disk of disks) {
       if (isRunning(site, vmId)) await mergeLive(site, vmId, disk.label, name, jobTimeoutMs);
@@ -79,12 +94,22 @@ export async function removeSnapshotDiscardingChanges(site: Site, vmId: string, 
     if (disks.length === 0) return;
     for (const disk of disks) {
       const index = disk.layers.indexOf(name);
-      if (index === 0) throw new ProviderError("invalid", `${name} is the bottom layer of ${vmId}/${disk.label}, not a snapshot`);
+      if (index === 0)
+        throw new ProviderError("invalid", `${name} is the bottom layer of ${vmId}/${disk.label}, not a snapshot`);
       if (index !== disk.layers.length - 1) {
-        throw new ProviderError("invalid", `snapshot ${name} of ${vmId}/${disk.label} has later layers above it (${disk.layers.slice(index + 1).join(", ")}): remove those first`);
+        throw new ProviderError(
+          "invalid",
+          `snapshot ${name} of ${vmId}/${disk.label} has later layers above it (${disk.layers.slice(index + 1).join(", ")}): remove those first`,
+        );
       }
     }
-    if (isRunning(site, vmId)) throw new ProviderError("busy", `VM ${vmId} is running: power it off before reverting snapshot ${name}`, undefined, false);
+    if (isRunning(site, vmId))
+      throw new ProviderError(
+        "busy",
+        `VM ${vmId} is running: power it off before reverting snapshot ${name}`,
+        undefined,
+        false,
+      );
     for (const disk of disks) retireLayer(site, vmId, disk.label, name);
     dropKindIfUnused(site, vmId, name);
   });
@@ -146,7 +171,11 @@ async function ensureLive(site: Site, vmId: string, name: string, disks: VmConfi
       await qmp.execute("blockdev-add", {
         driver: "qcow2",
         "node-name": overlay,
-        file: { driver: "file", filename: path.resolve(site.layerFile(vmId, disk.label, name)), "node-name": `${overlay}.f` },
+        file: {
+          driver: "file",
+          filename: path.resolve(site.layerFile(vmId, disk.label, name)),
+          "node-name": `${overlay}.f`,
+        },
         backing: null, // attached by blockdev-snapshot
       });
       actions.push({ type: "blockdev-snapshot", data: { node: nodeName(disk.label, top), overlay } });
@@ -163,7 +192,14 @@ async function ensureLive(site: Site, vmId: string, name: string, disks: VmConfi
 }
 
 /** `<name>.qcow2` over `<below>.qcow2`, made under a temp name and renamed, so it never exists half-made. */
-async function createOverlayFile(site: Site, vmId: string, label: string, below: string, name: string, sizeBytes: number): Promise<void> {
+async function createOverlayFile(
+  site: Site,
+  vmId: string,
+  label: string,
+  below: string,
+  name: string,
+  sizeBytes: number,
+): Promise<void> {
   const file = site.layerFile(vmId, label, name);
   const tmp = `${file}.tmp`;
   fs.rmSync(tmp, { force: true });
@@ -177,7 +213,13 @@ async function createOverlayFile(site: Site, vmId: string, label: string, below:
 // ---------------------------------------------------------------------------------------------
 // Merge (keep changes)
 
-async function mergeOffline(site: Site, vmId: string, label: string, name: string, jobTimeoutMs: number): Promise<void> {
+async function mergeOffline(
+  site: Site,
+  vmId: string,
+  label: string,
+  name: string,
+  jobTimeoutMs: number,
+): Promise<void> {
   const layers = diskOf(site.readConfig(vmId), label).layers;
   const index = layers.indexOf(name);
   const below = layers[index - 1] as string;
@@ -186,7 +228,18 @@ async function mergeOffline(site: Site, vmId: string, label: string, name: strin
   // Re-running the commit after a crash is harmless: nothing writes `below` while `name` is listed above it.
   await qemuImg(["commit", "-q", "-d", "-f", "qcow2", file], { timeoutMs: jobTimeoutMs });
   if (above !== undefined) {
-    await qemuImg(["rebase", "-q", "-u", "-f", "qcow2", "-b", `${below}.qcow2`, "-F", "qcow2", site.layerFile(vmId, label, above)]);
+    await qemuImg([
+      "rebase",
+      "-q",
+      "-u",
+      "-f",
+      "qcow2",
+      "-b",
+      `${below}.qcow2`,
+      "-F",
+      "qcow2",
+      site.layerFile(vmId, label, above),
+    ]);
   }
   retireLayer(site, vmId, label, name);
 }
@@ -240,16 +293,31 @@ async function mergeLive(site: Site, vmId: string, label: string, name: string, 
   // Out of QEMU's chain now: reconcile drops the node, retires the file, updates vm.json, resumes the guest.
   const report = await reconcileVmLocked(site, vmId);
   if (diskOf(site.readConfig(vmId), label).layers.includes(name)) {
-    throw new ProviderError("hypervisor", `live merge of ${name} on ${vmId}/${label} did not take effect`, report.problems.join("; "), true);
+    throw new ProviderError(
+      "hypervisor",
+      `live merge of ${name} on ${vmId}/${label} did not take effect`,
+      report.problems.join("; "),
+      true,
+    );
   }
 }
 
 /** Waits for `event` of job `jobId`; a job that ends with an error (or is cancelled) throws. */
-async function waitForJob(qmp: QmpClient, jobId: string, event: "BLOCK_JOB_READY" | "BLOCK_JOB_COMPLETED", since: number, timeoutMs: number): Promise<void> {
+async function waitForJob(
+  qmp: QmpClient,
+  jobId: string,
+  event: "BLOCK_JOB_READY" | "BLOCK_JOB_COMPLETED",
+  since: number,
+  timeoutMs: number,
+): Promise<void> {
   const ofJob = (e: QmpEvent) => e.data?.device === jobId;
-  const ended = await qmp.waitForEvent([event, "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"], ofJob, timeoutMs, { since });
-  if (ended.event === "BLOCK_JOB_CANCELLED") throw new ProviderError("hypervisor", `block job ${jobId} was cancelled`, undefined, true);
-  if (typeof ended.data?.error === "string") throw new ProviderError("hypervisor", `block job ${jobId} failed`, ended.data.error);
+  const ended = await qmp.waitForEvent([event, "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"], ofJob, timeoutMs, {
+    since,
+  });
+  if (ended.event === "BLOCK_JOB_CANCELLED")
+    throw new ProviderError("hypervisor", `block job ${jobId} was cancelled`, undefined, true);
+  if (typeof ended.data?.error === "string")
+    throw new ProviderError("hypervisor", `block job ${jobId} failed`, ended.data.error);
   if (ended.event !== event) throw new ProviderError("hypervisor", `block job ${jobId} ended before ${event}`);
 }
 
@@ -353,7 +421,7 @@ function finishInterruptedRemovals(site: Site, vmId: string, label: string, repo
 async function reconcileDiskOffline(site: Site, vmId: string, label: string, report: ReconcileReport): Promise<void> {
   const fileOf = (layer: string) => site.layerFile(vmId, label, layer);
   // A middle-layer merge that got past `rebase -u` (the layer above already points below it): finish it.
-  for (let again = true; again; ) {
+  for (let again = true; again;) {
     again = false;
     const layers = diskOf(site.readConfig(vmId), label).layers;
     for (let i = 1; i + 1 < layers.length; i++) {
@@ -382,12 +450,20 @@ async function reconcileDiskOffline(site: Site, vmId: string, label: string, rep
   for (let i = 1; i < layers.length; i++) {
     const backing = await backingOf(fileOf(layers[i] as string));
     if (backing !== path.resolve(fileOf(layers[i - 1] as string))) {
-      report.problems.push(`${label}: layer ${layers[i]} is backed by ${backing ?? "nothing"}, vm.json says ${layers[i - 1]}`);
+      report.problems.push(
+        `${label}: layer ${layers[i]} is backed by ${backing ?? "nothing"}, vm.json says ${layers[i - 1]}`,
+      );
     }
   }
 }
 
-async function reconcileDiskLive(site: Site, vmId: string, label: string, qmp: QmpClient, report: ReconcileReport): Promise<void> {
+async function reconcileDiskLive(
+  site: Site,
+  vmId: string,
+  label: string,
+  qmp: QmpClient,
+  report: ReconcileReport,
+): Promise<void> {
   const layers = diskOf(site.readConfig(vmId), label).layers;
   const expected = layers.map((l) => nodeName(label, l)).reverse(); // top first, like the graph
   const chain = await activeChainNodes(qmp, label);
@@ -397,19 +473,32 @@ async function reconcileDiskLive(site: Site, vmId: string, label: string, qmp: Q
     report.problems.push(`${label}: the running QEMU has no disk ${label}`);
   } else if (same(chain, expected)) {
     // in line
-  } else if (chain.length === expected.length + 1 && same(chain.slice(1), expected) && unlisted.some((l) => nodeName(label, l) === chain[0])) {
+  } else if (
+    chain.length === expected.length + 1 &&
+    same(chain.slice(1), expected) &&
+    unlisted.some((l) => nodeName(label, l) === chain[0])
+  ) {
     const layer = unlisted.find((l) => nodeName(label, l) === chain[0]) as string;
     updateDisk(site, vmId, label, (l) => [...l, layer]);
     report.actions.push(`${label}: adopted live snapshot layer ${layer} (vm.json not yet updated)`);
   } else {
     const gone = layers.find((l) => !chain.includes(nodeName(label, l)));
-    if (gone !== undefined && chain.length === expected.length - 1 && same(chain, expected.filter((n) => n !== nodeName(label, gone)))) {
+    if (
+      gone !== undefined &&
+      chain.length === expected.length - 1 &&
+      same(
+        chain,
+        expected.filter((n) => n !== nodeName(label, gone)),
+      )
+    ) {
       // A live block-commit of `gone` completed; vm.json still lists it.
       await deleteNode(qmp, nodeName(label, gone), report);
       retireLayer(site, vmId, label, gone);
       report.actions.push(`${label}: finished the interrupted live merge of layer ${gone}`);
     } else {
-      report.problems.push(`${label}: QEMU runs ${[...chain].reverse().join(" ← ")}, vm.json lists ${layers.join(" ← ")}`);
+      report.problems.push(
+        `${label}: QEMU runs ${[...chain].reverse().join(" ← ")}, vm.json lists ${layers.join(" ← ")}`,
+      );
     }
   }
   // Files (and nodes) of snapshots that never got attached: empty, never written.
@@ -450,7 +539,10 @@ const topLayer = (disk: { layers: string[] }) => disk.layers[disk.layers.length 
 
 function updateDisk(site: Site, vmId: string, label: string, change: (layers: string[]) => string[]): void {
   const config = site.readConfig(vmId);
-  site.writeConfig(vmId, { ...config, disks: config.disks.map((d) => (d.label === label ? { ...d, layers: change(d.layers) } : d)) });
+  site.writeConfig(vmId, {
+    ...config,
+    disks: config.disks.map((d) => (d.label === label ? { ...d, layers: change(d.layers) } : d)),
+  });
 }
 
 function listDir(dir: string): string[] {

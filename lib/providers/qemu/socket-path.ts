@@ -9,6 +9,14 @@ export const MAX_SOCKET_PATH = 100;
 /** `preferred` if it fits, else a short deterministic stand-in under the temp dir with the same base name. */
 export function fittingSocketPath(preferred: string, prefix: string): string {
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
-  const dir = path.join(os.tmpdir(), `${prefix}-${createHash("sha256").update(path.dirname(preferred)).digest("hex").slice(0, 16)}`);
-  return path.join(dir, path.basename(preferred).length > 40 ? createHash("sha256").update(preferred).digest("hex").slice(0, 24) + path.extname(preferred) : path.basename(preferred));
+  const dir = path.join(
+    os.tmpdir(),
+    `${prefix}-${createHash("sha256").update(path.dirname(preferred)).digest("hex").slice(0, 16)}`,
+  );
+  return path.join(
+    dir,
+    path.basename(preferred).length > 40
+      ? createHash("sha256").update(preferred).digest("hex").slice(0, 24) + path.extname(preferred)
+      : path.basename(preferred),
+  );
 }

@@ -57,10 +57,15 @@ export interface StorageDaemon extends StorageDaemonPaths {
 }
 
 export function storageDaemonPaths(runDir: string, exportName: string): StorageDaemonPaths {
-  if (!exportNamePattern.test(exportName)) throw new ProviderError("invalid", `invalid NBD export name ${JSON.stringify(exportName)}`);
+  if (!exportNamePattern.test(exportName))
+    throw new ProviderError("invalid", `invalid NBD export name ${JSON.stringify(exportName)}`);
   const base = path.join(path.resolve(runDir), `nbd-${exportName}`);
   // The pid file stays with the VM, where leftovers are looked for; the sockets go where they fit.
-  return { socketPath: fittingSocketPath(`${base}.sock`, "fbn"), pidFile: `${base}.pid`, qmpSocket: fittingSocketPath(`${base}.qmp`, "fbn") };
+  return {
+    socketPath: fittingSocketPath(`${base}.sock`, "fbn"),
+    pidFile: `${base}.pid`,
+    qmpSocket: fittingSocketPath(`${base}.qmp`, "fbn"),
+  };
 }
 
 /**
@@ -72,7 +77,10 @@ export function storageDaemonPaths(runDir: string, exportName: string): StorageD
 export function storageDaemonArgs(options: StorageDaemonOptions, paths: StorageDaemonPaths): string[] {
   const { files, writable = false, shareWithRunningVm = false } = options;
   if (writable && shareWithRunningVm) {
-    throw new ProviderError("invalid", "a writable export cannot share its files with a running VM (force-share is read-only)");
+    throw new ProviderError(
+      "invalid",
+      "a writable export cannot share its files with a running VM (force-share is read-only)",
+    );
   }
   const args: string[] = [];
   files.forEach((file, index) => {
@@ -118,15 +126,23 @@ export function storageDaemonArgs(options: StorageDaemonOptions, paths: StorageD
 function validate(options: StorageDaemonOptions, paths: StorageDaemonPaths): void {
   if (options.files.length === 0) throw new ProviderError("invalid", "a disk chain needs at least one file");
   for (const file of options.files) {
-    if (!path.isAbsolute(file)) throw new ProviderError("invalid", `chain file ${JSON.stringify(file)} is not an absolute path`);
+    if (!path.isAbsolute(file))
+      throw new ProviderError("invalid", `chain file ${JSON.stringify(file)} is not an absolute path`);
     if (!fs.existsSync(file)) throw new ProviderError("not_found", `disk layer ${file} not found`);
   }
-  if (Buffer.byteLength(paths.socketPath) > MAX_UNIX_SOCKET_PATH_BYTES || Buffer.byteLength(paths.qmpSocket) > MAX_UNIX_SOCKET_PATH_BYTES) {
-    throw new ProviderError("invalid", `run directory ${options.runDir} is too deep for a unix socket path (max ${MAX_UNIX_SOCKET_PATH_BYTES} bytes)`);
+  if (
+    Buffer.byteLength(paths.socketPath) > MAX_UNIX_SOCKET_PATH_BYTES ||
+    Buffer.byteLength(paths.qmpSocket) > MAX_UNIX_SOCKET_PATH_BYTES
+  ) {
+    throw new ProviderError(
+      "invalid",
+      `run directory ${options.runDir} is too deep for a unix socket path (max ${MAX_UNIX_SOCKET_PATH_BYTES} bytes)`,
+    );
   }
   // The monitor's --chardev uses qemu's key=value syntax, where a comma starts the next option (the JSON options
   // above have no such problem).
-  if (paths.qmpSocket.includes(",")) throw new ProviderError("invalid", `run directory ${options.runDir} must not contain a comma`);
+  if (paths.qmpSocket.includes(","))
+    throw new ProviderError("invalid", `run directory ${options.runDir} must not contain a comma`);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -200,18 +216,31 @@ export async function startStorageDaemon(options: StorageDaemonOptions): Promise
   for (;;) {
     if (spawnError) {
       const kind = spawnError.code === "ENOENT" ? "unsupported" : "hypervisor";
-      throw new ProviderError(kind, "qemu-storage-daemon could not be started (Debian: apt-get install qemu-system-x86)", spawnError.message);
+      throw new ProviderError(
+        kind,
+        "qemu-storage-daemon could not be started (Debian: apt-get install qemu-system-x86)",
+        spawnError.message,
+      );
     }
     if (hasExited()) {
       await exited; // all of stderr has arrived once the pipe is closed
-      throw new ProviderError(classifyStartFailure(stderr), `qemu-storage-daemon for export ${options.exportName} exited during startup`, stderr.trim());
+      throw new ProviderError(
+        classifyStartFailure(stderr),
+        `qemu-storage-daemon for export ${options.exportName} exited during startup`,
+        stderr.trim(),
+      );
     }
     // Ready only once the pid file holds its pid: qemu-storage-daemon writes it after every export exists. The
     // socket alone is not enough — it listens before a later --export may still fail (an unknown bitmap).
     if (pidFileNames(paths.pidFile, child.pid) && (await socketAccepts(paths.socketPath))) return daemon;
     if (Date.now() > deadline) {
       await daemon.stop();
-      throw new ProviderError("hypervisor", `qemu-storage-daemon for export ${options.exportName} did not listen within the start timeout`, stderr.trim() || undefined, true);
+      throw new ProviderError(
+        "hypervisor",
+        `qemu-storage-daemon for export ${options.exportName} did not listen within the start timeout`,
+        stderr.trim() || undefined,
+        true,
+      );
     }
     await sleep(START_POLL_MS);
   }
@@ -326,7 +355,12 @@ export async function stopLeftoverStorageDaemon(runDir: string, exportName: stri
     if (!(await waitForExit(pid, TERM_GRACE_MS))) {
       signal(pid, "SIGKILL");
       if (!(await waitForExit(pid, KILL_GRACE_MS))) {
-        throw new ProviderError("hypervisor", `leftover qemu-storage-daemon ${pid} for export ${exportName} does not exit`, undefined, true);
+        throw new ProviderError(
+          "hypervisor",
+          `leftover qemu-storage-daemon ${pid} for export ${exportName} does not exit`,
+          undefined,
+          true,
+        );
       }
     }
   }

@@ -149,27 +149,40 @@ export function qemuArgs(site: Site, vmId: string, config: VmConfig, guest?: Gue
   const tiny = config.guest === "tiny";
   const memory = tiny ? Math.max(config.memoryMib, TINY_GUEST_MIN_MEMORY_MIB) : NO_OS_MEMORY_MIB;
   const args = [
-    "-accel", "tcg",
-    "-machine", "q35",
+    "-accel",
+    "tcg",
+    "-machine",
+    "q35",
     "-nodefaults",
-    "-display", "none",
-    "-name", config.name.replaceAll(",", " "),
-    "-m", String(memory),
-    "-smp", String(config.cpus),
-    "-qmp", `unix:${escapeOpt(p.qmpSocket)},server=on,wait=off`,
-    "-pidfile", p.pidFile,
+    "-display",
+    "none",
+    "-name",
+    config.name.replaceAll(",", " "),
+    "-m",
+    String(memory),
+    "-smp",
+    String(config.cpus),
+    "-qmp",
+    `unix:${escapeOpt(p.qmpSocket)},server=on,wait=off`,
+    "-pidfile",
+    p.pidFile,
     "-daemonize",
   ];
   if (tiny) {
     if (!guest) throw new ProviderError("invalid", `VM ${vmId} needs the tiny guest image`);
     args.push(
-      "-kernel", path.resolve(guest.kernel),
-      "-initrd", path.resolve(guest.initrd),
-      "-append", "console=ttyS0 quiet panic=-1",
+      "-kernel",
+      path.resolve(guest.kernel),
+      "-initrd",
+      path.resolve(guest.initrd),
+      "-append",
+      "console=ttyS0 quiet panic=-1",
       // panic=-1 + -no-reboot: a guest that panics makes QEMU exit instead of hanging.
       "-no-reboot",
-      "-serial", "chardev:s0",
-      "-chardev", `socket,id=s0,path=${escapeOpt(p.serialSocket)},server=on,wait=off,logfile=${escapeOpt(p.serialLog)}`,
+      "-serial",
+      "chardev:s0",
+      "-chardev",
+      `socket,id=s0,path=${escapeOpt(p.serialSocket)},server=on,wait=off,logfile=${escapeOpt(p.serialLog)}`,
     );
   }
   for (const disk of config.disks) {
@@ -180,7 +193,11 @@ export function qemuArgs(site: Site, vmId: string, config: VmConfig, guest?: Gue
         JSON.stringify({
           driver: "qcow2",
           "node-name": nodeName(disk.label, layer),
-          file: { driver: "file", filename: path.resolve(site.layerFile(vmId, disk.label, layer)), "node-name": fileNodeName(disk.label, layer) },
+          file: {
+            driver: "file",
+            filename: path.resolve(site.layerFile(vmId, disk.label, layer)),
+            "node-name": fileNodeName(disk.label, layer),
+          },
           backing: below === undefined ? null : nodeName(disk.label, below),
         }),
       );
@@ -196,7 +213,12 @@ export function qemuArgs(site: Site, vmId: string, config: VmConfig, guest?: Gue
  * forks, the parent exits once the VM is set up (QMP listening) and reports start-up errors; the VM
  * survives the Node process.
  */
-export async function startVmProcess(site: Site, vmId: string, config: VmConfig, options: VmProcessOptions = {}): Promise<number> {
+export async function startVmProcess(
+  site: Site,
+  vmId: string,
+  config: VmConfig,
+  options: VmProcessOptions = {},
+): Promise<number> {
   const p = runPaths(site, vmId);
   cleanupStaleRunFiles(site, vmId);
   fs.mkdirSync(p.runDir, { recursive: true });
@@ -208,10 +230,13 @@ export async function startVmProcess(site: Site, vmId: string, config: VmConfig,
     }
   }
   const guest =
-    config.guest === "tiny" ? await ensureGuestImage(options.guestCacheDir ?? defaultGuestCacheDir(), { log: options.log }) : undefined;
+    config.guest === "tiny"
+      ? await ensureGuestImage(options.guestCacheDir ?? defaultGuestCacheDir(), { log: options.log })
+      : undefined;
   await runTool(QEMU_BINARY, qemuArgs(site, vmId, config, guest), { timeoutMs: 60_000 });
   const pid = qemuPid(site, vmId);
-  if (pid === null) throw new ProviderError("hypervisor", `QEMU for VM ${vmId} exited right after start`, undefined, true);
+  if (pid === null)
+    throw new ProviderError("hypervisor", `QEMU for VM ${vmId} exited right after start`, undefined, true);
   return pid;
 }
 
@@ -219,7 +244,11 @@ export async function startVmProcess(site: Site, vmId: string, config: VmConfig,
  * Stops the VM's QEMU: QMP quit, SIGKILL if it has not exited after `quitTimeoutMs`. Returns false if it was
  * not running. Always leaves no stale run files.
  */
-export async function stopVmProcess(site: Site, vmId: string, options: { quitTimeoutMs?: number } = {}): Promise<boolean> {
+export async function stopVmProcess(
+  site: Site,
+  vmId: string,
+  options: { quitTimeoutMs?: number } = {},
+): Promise<boolean> {
   const pid = qemuPid(site, vmId);
   const { pidFile } = runPaths(site, vmId);
   if (pid === null) {
@@ -263,7 +292,10 @@ interface SharedQmp {
 // the monitor free for other processes.
 const sharedQmp = new Map<string, SharedQmp>();
 
-async function acquireQmp(socket: string, connectTimeoutMs: number): Promise<{ client: QmpClient; release: () => void }> {
+async function acquireQmp(
+  socket: string,
+  connectTimeoutMs: number,
+): Promise<{ client: QmpClient; release: () => void }> {
   const release = (entry: SharedQmp) => () => {
     entry.refs--;
     if (entry.refs > 0) return;
@@ -352,9 +384,12 @@ export async function namedNodes(qmp: QmpClient): Promise<Set<string>> {
 export async function qemuIoLive(site: Site, vmId: string, label: string, command: string): Promise<string> {
   if (command.includes('"')) throw new ProviderError("invalid", "qemu-io command must not contain double quotes");
   const output = await withQmp(site, vmId, (qmp) =>
-    qmp.execute<string>("human-monitor-command", { "command-line": `qemu-io -d ${diskBackendPath(label)} "${command}"` }),
+    qmp.execute<string>("human-monitor-command", {
+      "command-line": `qemu-io -d ${diskBackendPath(label)} "${command}"`,
+    }),
   );
-  if (/^Error|failed|error/im.test(output)) throw new ProviderError("hypervisor", `qemu-io ${command} on ${vmId}/${label} failed`, output.trim());
+  if (/^Error|failed|error/im.test(output))
+    throw new ProviderError("hypervisor", `qemu-io ${command} on ${vmId}/${label} failed`, output.trim());
   return output;
 }
 
@@ -362,7 +397,14 @@ export async function qemuIoLive(site: Site, vmId: string, label: string, comman
  * Writes `length` bytes of `pattern` at `offset` into a running VM's disk and flushes (lab and tests): after the
  * flush, readers of the image files (qemu-img -U, a storage daemon) see the write, and it survives a SIGKILL.
  */
-export async function writePatternLive(site: Site, vmId: string, label: string, offset: number, length: number, pattern: number): Promise<void> {
+export async function writePatternLive(
+  site: Site,
+  vmId: string,
+  label: string,
+  offset: number,
+  length: number,
+  pattern: number,
+): Promise<void> {
   await qemuIoLive(site, vmId, label, `write -P 0x${pattern.toString(16)} ${offset} ${length}`);
   await qemuIoLive(site, vmId, label, "flush");
 }
@@ -377,7 +419,12 @@ const inProcessLocks = new Map<string, Promise<void>>();
  * O_EXCL lock file <site>/vms/.locks/<vmId>.lock holding the owner's pid; a lock whose owner is dead is
  * taken over). Waiting for another process longer than `timeoutMs` fails with a transient "busy".
  */
-export async function withVmLock<T>(site: Site, vmId: string, fn: () => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+export async function withVmLock<T>(
+  site: Site,
+  vmId: string,
+  fn: () => Promise<T>,
+  options: { timeoutMs?: number } = {},
+): Promise<T> {
   const key = site.vmDir(vmId);
   const previous = inProcessLocks.get(key) ?? Promise.resolve();
   let releaseMine!: () => void;
@@ -386,7 +433,10 @@ export async function withVmLock<T>(site: Site, vmId: string, fn: () => Promise<
   inProcessLocks.set(key, queued);
   await previous;
   try {
-    const unlock = await acquireLockFile(path.join(site.dir, "vms", ".locks", `${vmId}.lock`), options.timeoutMs ?? 60_000);
+    const unlock = await acquireLockFile(
+      path.join(site.dir, "vms", ".locks", `${vmId}.lock`),
+      options.timeoutMs ?? 60_000,
+    );
     try {
       return await fn();
     } finally {
@@ -399,7 +449,11 @@ export async function withVmLock<T>(site: Site, vmId: string, fn: () => Promise<
 }
 
 /** Like withVmLock, but only if the lock is free right now; otherwise `fn` is not run and `ran` is false. */
-export async function tryWithVmLock<T>(site: Site, vmId: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+export async function tryWithVmLock<T>(
+  site: Site,
+  vmId: string,
+  fn: () => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
   const key = site.vmDir(vmId);
   if (inProcessLocks.has(key)) return { ran: false };
   let releaseMine!: () => void;

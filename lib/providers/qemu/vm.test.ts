@@ -17,8 +17,18 @@ let site: Site;
 beforeAll(async () => {
   site = sites.make();
   await createVm(site, "plain", { name: "plain", disks: [{ label: "vda", sizeBytes: 16 * MiB }] });
-  await createVm(site, "agent-no-os", { name: "agent-no-os", guestAgent: true, disks: [{ label: "vda", sizeBytes: 16 * MiB }] });
-  await createVm(site, "tiny", { name: "tiny", guest: "tiny", guestAgent: true, memoryMib: 256, disks: [{ label: "vda", sizeBytes: 16 * MiB }] });
+  await createVm(site, "agent-no-os", {
+    name: "agent-no-os",
+    guestAgent: true,
+    disks: [{ label: "vda", sizeBytes: 16 * MiB }],
+  });
+  await createVm(site, "tiny", {
+    name: "tiny",
+    guest: "tiny",
+    guestAgent: true,
+    memoryMib: 256,
+    disks: [{ label: "vda", sizeBytes: 16 * MiB }],
+  });
   // The tiny guest boots for ~8 s under TCG: start it now so its boot overlaps the other tests.
   const t = Date.now();
   await powerOn(site, "tiny", { guestCacheDir });
@@ -178,9 +188,19 @@ describe("QMP client", () => {
 describe("creating VMs", () => {
   it("createVm makes sparse disks and is idempotent", async () => {
     const s = sites.make();
-    const info = await createVm(s, "fresh", { name: "Fresh", cpus: 2, disks: [{ label: "vda", sizeBytes: 64 * MiB }, { label: "vdb", sizeBytes: 8 * MiB }] });
+    const info = await createVm(s, "fresh", {
+      name: "Fresh",
+      cpus: 2,
+      disks: [
+        { label: "vda", sizeBytes: 64 * MiB },
+        { label: "vdb", sizeBytes: 8 * MiB },
+      ],
+    });
     expect(info).toMatchObject({ id: "fresh", name: "Fresh", cpus: 2, memoryMib: 64, guestAgent: false });
-    expect(info.disks.map((d) => [d.label, d.sizeBytes])).toEqual([["vda", 64 * MiB], ["vdb", 8 * MiB]]);
+    expect(info.disks.map((d) => [d.label, d.sizeBytes])).toEqual([
+      ["vda", 64 * MiB],
+      ["vdb", 8 * MiB],
+    ]);
     const file = s.layerFile("fresh", "vda", "base");
     expect(fs.statSync(file).size).toBeLessThan(MiB); // sparse: qcow2 metadata only
     const again = await createVm(s, "fresh", { name: "Other", disks: [{ label: "vda", sizeBytes: MiB }] });
@@ -196,12 +216,18 @@ describe("creating VMs", () => {
       guestAgent: true,
       guest: "tiny",
       network: "lan0",
-      disks: [{ label: "vda", sizeBytes: 32 * MiB }, { label: "vdb", sizeBytes: 16 * MiB }],
+      disks: [
+        { label: "vda", sizeBytes: 32 * MiB },
+        { label: "vdb", sizeBytes: 16 * MiB },
+      ],
     });
     const made = await ensureVmLike(site, "source", "copy", { memoryMib: 256, network: "lan9" }, target);
     expect(made).toMatchObject({ id: "copy", name: "copy", cpus: 2, memoryMib: 256, guestAgent: true });
     expect(made.config).toMatchObject({ guest: "tiny", network: "lan9", layers: { vda: ["base"], vdb: ["base"] } });
-    expect(made.disks.map((d) => [d.label, d.sizeBytes])).toEqual([["vda", 32 * MiB], ["vdb", 16 * MiB]]);
+    expect(made.disks.map((d) => [d.label, d.sizeBytes])).toEqual([
+      ["vda", 32 * MiB],
+      ["vdb", 16 * MiB],
+    ]);
     const again = await ensureVmLike(site, "source", "copy", { cpus: 4 }, target);
     expect(again).toEqual(made);
     expect(vmInfo(target, "copy")).toEqual(made);

@@ -19,7 +19,10 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** The first pre-flight, with every replica going to its original VM: tells which may use quick rollback and which are refused outright. */
 async function firstPreflight(ids: string[]): Promise<PreflightResult[]> {
   try {
-    const checked = await engine().check({ items: ids.map((replicaId) => ({ replicaId, target: "original" })), switchMode: "manual" });
+    const checked = await engine().check({
+      items: ids.map((replicaId) => ({ replicaId, target: "original" })),
+      switchMode: "manual",
+    });
     return checked.preflight;
   } catch (err) {
     console.error("[wizard] first pre-flight failed", err);
@@ -27,7 +30,11 @@ async function firstPreflight(ids: string[]): Promise<PreflightResult[]> {
   }
 }
 
-export default async function NewFailbackPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function NewFailbackPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const { allowed } = await actorWithPermission("failback.start", "the failback wizard");
   if (!allowed) return <NotPermitted what="the failback wizard" />;
   const params = await searchParams;
@@ -50,7 +57,10 @@ export default async function NewFailbackPage({ searchParams }: { searchParams: 
       </>
     );
   }
-  const [preflight, choices] = await Promise.all([firstPreflight(replicas.map((r) => r.id)), listFailbackTargetChoices(db())]);
+  const [preflight, choices] = await Promise.all([
+    firstPreflight(replicas.map((r) => r.id)),
+    listFailbackTargetChoices(db()),
+  ]);
   const views: WizardReplicaView[] = replicas.map((r) => {
     const check = preflight.find((p) => p.replicaId === r.id);
     return {

@@ -86,10 +86,14 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
             <Time value={session.createdAt} />
             <span className="block text-xs text-slate-500">by {session.createdByEmail ?? "unknown"}</span>
           </Fact>
-          <Fact label="Quick rollback">{session.quickRollback ? "Yes (changed blocks only)" : "No (full comparison)"}</Fact>
+          <Fact label="Quick rollback">
+            {session.quickRollback ? "Yes (changed blocks only)" : "No (full comparison)"}
+          </Fact>
           <Fact label="After switch">
             {session.powerOnAfter ? "Power on production" : "Leave production off"}
-            <span className="block text-xs text-slate-500">guest shutdown timeout {Math.round(session.shutdownTimeoutSeconds / 60)} min</span>
+            <span className="block text-xs text-slate-500">
+              guest shutdown timeout {Math.round(session.shutdownTimeoutSeconds / 60)} min
+            </span>
           </Fact>
         </dl>
         {session.reason ? (

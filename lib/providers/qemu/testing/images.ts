@@ -7,7 +7,6 @@ import os from "node:os";
 import path from "node:path";
 import { runTool } from "../exec";
 
-
 /** Runs a QEMU tool and returns its stdout; a failure is a ProviderError with the tool's own message. */
 export async function run(command: string, args: readonly string[]): Promise<string> {
   return (await runTool(command, [...args])).stdout;
@@ -21,7 +20,10 @@ export const MiB = 1024 * 1024;
 export const KiB = 1024;
 
 /** A qcow2 file, optionally over `backing`, with qemu-io commands applied (e.g. "write -P 0xab 1M 64k"). */
-export async function createQcow2(file: string, options: { sizeBytes: number; backing?: string; writes?: readonly string[] }): Promise<string> {
+export async function createQcow2(
+  file: string,
+  options: { sizeBytes: number; backing?: string; writes?: readonly string[] },
+): Promise<string> {
   const backing = options.backing ? ["-b", options.backing, "-F", "qcow2"] : [];
   await run("qemu-img", ["create", "-q", "-f", "qcow2", ...backing, file, String(options.sizeBytes)]);
   if (options.writes && options.writes.length > 0) await qemuIo(file, options.writes);

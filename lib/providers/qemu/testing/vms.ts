@@ -15,7 +15,8 @@ const execFileAsync = promisify(execFile);
 export const MiB = 1024 * 1024;
 export const KiB = 1024;
 
-export const testGuestCacheDir = () => process.env.FAILBACK_GUEST_CACHE ?? path.join(os.tmpdir(), "failback-guest-cache");
+export const testGuestCacheDir = () =>
+  process.env.FAILBACK_GUEST_CACHE ?? path.join(os.tmpdir(), "failback-guest-cache");
 
 /** Throwaway sites in the temp dir (short paths: unix sockets live in them). */
 export class TestSites {
@@ -34,7 +35,6 @@ export class TestSites {
   }
 }
 
-
 async function run(command: string, args: string[]): Promise<string> {
   try {
     const { stdout, stderr } = await execFileAsync(command, args, { maxBuffer: 64 * MiB });
@@ -46,12 +46,21 @@ async function run(command: string, args: string[]): Promise<string> {
 }
 
 /** qemu-io commands on a qcow2 file (its header's backing chain included). Not while a VM has it open. */
-export const qemuIo = (file: string, ...commands: string[]) => run("qemu-io", ["-f", "qcow2", ...commands.flatMap((c) => ["-c", c]), file]);
+export const qemuIo = (file: string, ...commands: string[]) =>
+  run("qemu-io", ["-f", "qcow2", ...commands.flatMap((c) => ["-c", c]), file]);
 
 /** Whether [offset, offset+length) of the file's view reads as `pattern` (force-share: works on files in use). */
 export async function hasPattern(file: string, pattern: number, offset: number, length: number): Promise<boolean> {
   try {
-    const out = await run("qemu-io", ["-U", "-r", "-f", "qcow2", "-c", `read -P 0x${pattern.toString(16)} ${offset} ${length}`, file]);
+    const out = await run("qemu-io", [
+      "-U",
+      "-r",
+      "-f",
+      "qcow2",
+      "-c",
+      `read -P 0x${pattern.toString(16)} ${offset} ${length}`,
+      file,
+    ]);
     return !/verification failed/i.test(out);
   } catch {
     return false;
@@ -71,7 +80,9 @@ export async function viewSha256(file: string): Promise<string> {
 
 /** The backing file name written in a qcow2 header ("" for none). */
 export async function headerBacking(file: string): Promise<string> {
-  const info = JSON.parse(await run("qemu-img", ["info", "-U", "--output=json", file])) as { "backing-filename"?: string };
+  const info = JSON.parse(await run("qemu-img", ["info", "-U", "--output=json", file])) as {
+    "backing-filename"?: string;
+  };
   return info["backing-filename"] ?? "";
 }
 

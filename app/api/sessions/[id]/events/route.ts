@@ -60,7 +60,10 @@ export async function GET(request: Request, context: { params: Promise<{ id: str
     return refuse(403, `Your role (${actor.role}) may not follow failback sessions.`);
   }
   if (!uuidPattern.test(id)) return refuse(404, "No such failback session.");
-  const [session] = await db().select({ id: failbackSessions.id }).from(failbackSessions).where(eq(failbackSessions.id, id));
+  const [session] = await db()
+    .select({ id: failbackSessions.id })
+    .from(failbackSessions)
+    .where(eq(failbackSessions.id, id));
   if (!session) return refuse(404, "No such failback session.");
 
   // Re-checked from the database while the stream is open (the request's cookies are not re-read).
@@ -70,6 +73,11 @@ export async function GET(request: Request, context: { params: Promise<{ id: str
     const user = await findUserById(db(), userId);
     return Boolean(user && !user.disabledAt && user.sessionVersion === version && can(user.role, "session.read"));
   };
-  const events = sessionEventStream({ sessionId: id, afterId: lastEventIdOf(request), signal: request.signal, stillAllowed });
+  const events = sessionEventStream({
+    sessionId: id,
+    afterId: lastEventIdOf(request),
+    signal: request.signal,
+    stillAllowed,
+  });
   return sseResponse(events.pipeThrough(withoutEventNames()));
 }
