@@ -7,7 +7,7 @@ import { ProviderError } from "../errors";
 import type { VmInfo, VmOverrides } from "../types";
 import { qemuImg } from "./exec";
 import { type Site, type VmConfig, vmConfigSchema } from "./site";
-import { withVmLock } from "./vm-process";
+import { withVmLock } from "./vm-lock";
 
 type VmConfigInput = z.input<typeof vmConfigSchema>;
 type DiskInput = VmConfigInput["disks"][number];

@@ -3,19 +3,12 @@ import fs from "node:fs";
 import { ProviderError } from "../errors";
 import type { PowerState, ShutdownResult } from "../types";
 import type { Site } from "./site";
-import { reconcileVmLocked } from "./snapshots";
-import {
-  cleanupStaleRunFiles,
-  qemuPid,
-  runPaths,
-  startVmProcess,
-  stopVmProcess,
-  tryWithVmLock,
-  type VmProcessOptions,
-  waitForPidExit,
-  withQmp,
-  withVmLock,
-} from "./vm-process";
+import { reconcileVmLocked } from "./snapshot-reconcile";
+import { cleanupStaleRunFiles, qemuPid, waitForPidExit } from "./vm-liveness";
+import { tryWithVmLock, withVmLock } from "./vm-lock";
+import { runPaths } from "./vm-names";
+import { startVmProcess, stopVmProcess, type VmProcessOptions } from "./vm-process";
+import { withQmp } from "./vm-qmp";
 
 /** How often system_powerdown is repeated: QEMU drops presses until the guest has loaded its button driver. */
 const POWERDOWN_RESEND_MS = 1_000;

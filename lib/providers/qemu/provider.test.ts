@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { stopProcessesMentioning } from "./processes";
 import { ProviderError } from "../errors";
 import { QemuProvider, vmIdFromName } from "./provider";
-import { qemuPid } from "./vm-process";
+import { qemuPid } from "./vm-liveness";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "failback-provider-"));
 const provider = new QemuProvider({ siteDir: root, guestCacheDir: path.join(os.tmpdir(), "failback-guest-cache") });

@@ -1,5 +1,5 @@
 // The qemu provider: the Provider interface over a site directory of QEMU VMs (see site.ts for the layout).
-// VM lifecycle and snapshots live in power.ts / snapshots.ts; block access and CBT in disk-access.ts / cbt.ts.
+// VM lifecycle and snapshots live in power.ts / snapshot-*.ts; block access and CBT in disk-access.ts / cbt.ts.
 import fs from "node:fs";
 import { ProviderError } from "../errors";
 import type {
@@ -18,11 +18,17 @@ import { dirtyRegions, ensurePersistentBitmap, layerAllocatedRegions, listBitmap
 import { createVm, ensureVmLike, vmInfo, type NewVmConfig } from "./create-vm";
 import { openChainForRead, openChainForWrite } from "./disk-access";
 import { freeSpaceBytes } from "./free-space";
+import { writePatternLive } from "./live-disk-io";
 import { stopLeftoverStorageDaemon } from "./storage-daemon";
 import * as power from "./power";
 import { Site, vmIdPattern } from "./site";
-import * as snapshots from "./snapshots";
-import { isRunning, withVmLock, writePatternLive } from "./vm-process";
+import { ensureSnapshot } from "./snapshot-create";
+import { removeSnapshotDiscardingChanges } from "./snapshot-discard";
+import { listSnapshots } from "./snapshot-layers";
+import { removeSnapshotKeepingChanges } from "./snapshot-merge";
+import { reconcileVm } from "./snapshot-reconcile";
+import { isRunning } from "./vm-liveness";
+import { withVmLock } from "./vm-lock";
 
 export interface QemuProviderOptions {
   siteDir: string;
@@ -66,19 +72,19 @@ export class QemuProvider implements Provider {
   }
 
   ensureSnapshot(vmId: string, name: string, kind: SnapshotKind): Promise<void> {
-    return snapshots.ensureSnapshot(this.site, vmId, name, kind);
+    return ensureSnapshot(this.site, vmId, name, kind);
   }
 
   removeSnapshotKeepingChanges(vmId: string, name: string): Promise<void> {
-    return snapshots.removeSnapshotKeepingChanges(this.site, vmId, name);
+    return removeSnapshotKeepingChanges(this.site, vmId, name);
   }
 
   removeSnapshotDiscardingChanges(vmId: string, name: string): Promise<void> {
-    return snapshots.removeSnapshotDiscardingChanges(this.site, vmId, name);
+    return removeSnapshotDiscardingChanges(this.site, vmId, name);
   }
 
   listSnapshots(vmId: string): Promise<SnapshotInfo[]> {
-    return snapshots.listSnapshots(this.site, vmId);
+    return listSnapshots(this.site, vmId);
   }
 
   ensureVmLike(sourceVmId: string, name: string, overrides: VmOverrides = {}): Promise<VmInfo> {
@@ -168,7 +174,7 @@ export class QemuProvider implements Provider {
   }
 
   async reconcile(vmId: string): Promise<{ actions: string[]; problems: string[] }> {
-    const { actions, problems } = await snapshots.reconcileVm(this.site, vmId);
+    const { actions, problems } = await reconcileVm(this.site, vmId);
     return { actions, problems };
   }
 

@@ -5,15 +5,16 @@ import { createVm } from "./create-vm";
 import { qemuImg } from "./exec";
 import { powerOff, powerOn, powerState, shutdownGuest } from "./power";
 import type { Site } from "./site";
-import {
-  ensureSnapshot,
-  listSnapshots,
-  reconcileVm,
-  removeSnapshotDiscardingChanges,
-  removeSnapshotKeepingChanges,
-} from "./snapshots";
+import { ensureSnapshot } from "./snapshot-create";
+import { removeSnapshotDiscardingChanges } from "./snapshot-discard";
+import { listSnapshots } from "./snapshot-layers";
+import { removeSnapshotKeepingChanges } from "./snapshot-merge";
+import { reconcileVm } from "./snapshot-reconcile";
 import { elapsed, hasPattern, headerBacking, MiB, qemuIo, TestSites, viewSha256 } from "./testing/vms";
-import { activeChainNodes, namedNodes, nodeName, runPaths, withQmp, writePatternLive } from "./vm-process";
+import { activeChainNodes, namedNodes } from "./block-graph";
+import { writePatternLive } from "./live-disk-io";
+import { nodeName, runPaths } from "./vm-names";
+import { withQmp } from "./vm-qmp";
 
 const sites = new TestSites();
 const timings: Record<string, number> = {};

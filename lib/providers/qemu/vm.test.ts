@@ -7,7 +7,9 @@ import { powerOff, powerOn, powerState, shutdownGuest } from "./power";
 import { QmpClient, QmpCommandError } from "./qmp";
 import type { Site } from "./site";
 import { elapsed, MiB, TestSites, testGuestCacheDir } from "./testing/vms";
-import { nodeName, qemuPid, runPaths, withQmp } from "./vm-process";
+import { qemuPid } from "./vm-liveness";
+import { nodeName, runPaths } from "./vm-names";
+import { withQmp } from "./vm-qmp";
 
 const sites = new TestSites();
 const guestCacheDir = testGuestCacheDir();
