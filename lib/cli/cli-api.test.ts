@@ -6,7 +6,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabase } from "@/lib/testing/db";
-import { failbackSessions } from "@/lib/db/schema";
+import { failbackSessions, type ItemState } from "@/lib/db/schema";
 import { appendEvent } from "@/lib/events/events";
 import {
   fabricateSession,
@@ -208,7 +208,7 @@ describe("acting", () => {
 });
 
 describe("status --follow", () => {
-  async function moveSession(sessionId: string, from: string, to: "switched" | "committed") {
+  async function moveSession(sessionId: string, from: ItemState, to: "switched" | "committed") {
     await db.transaction(async (tx) => {
       await tx.update(failbackSessions).set({ state: to }).where(eq(failbackSessions.id, sessionId));
       await appendEvent(tx, { sessionId, type: "session.state", payload: { from, to } });

@@ -98,7 +98,6 @@ export class HeldLease {
           sessionId: ctx.session.id,
           itemId: ctx.item.id,
           type: "worker.fenced",
-          level: "warning",
           payload: { endedDiskAccess: ended, previousOwner: this.lease.takenOverFrom },
         }),
       );
@@ -114,7 +113,6 @@ export class HeldLease {
         sessionId: item.sessionId,
         itemId: item.id,
         type: "worker.takeover",
-        level: "warning",
         payload: { from: this.lease.takenOverFrom, to: this.lease.owner, attempt: this.lease.attempt },
       }),
     );

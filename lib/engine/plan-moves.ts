@@ -120,7 +120,6 @@ export async function giveUp(held: HeldLease, err: unknown): Promise<void> {
       sessionId: item.sessionId,
       itemId: item.id,
       type: "engine.error",
-      level: "error",
       payload: { error: message },
     });
     if (["phase1", "switching", "switched", "ready_to_switch"].includes(item.state) && item.activePlan) {

@@ -1,16 +1,18 @@
 // Throttled progress events for one attempt of a long step. Transfers and verification report progress many
 // times a second; the session log and the browsers following it need about one report a second, the latest.
+import type { ProgressReport } from "@/lib/events/catalog";
+
 /** At most one progress event a second (the latest wins), written in order, never after the step ended. */
 export class ProgressWriter {
-  private latest: Record<string, unknown> | null = null;
+  private latest: ProgressReport | null = null;
   private lastWrite = 0;
   private writing: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(private readonly write: (report: Record<string, unknown>) => Promise<unknown>) {}
+  constructor(private readonly write: (report: ProgressReport) => Promise<unknown>) {}
 
-  offer(report: Record<string, unknown>): void {
+  offer(report: ProgressReport): void {
     if (this.stopped) return;
     this.latest = report;
     const wait = 1000 - (Date.now() - this.lastWrite);

@@ -4,7 +4,8 @@
 // the lease is checked once more right before the side effect. The loop over a plan's steps is in runner.ts.
 import { eq } from "drizzle-orm";
 import { failbackSteps, type FailbackItem, type FailbackStep } from "@/lib/db/schema";
-import { appendEvent } from "@/lib/events/events";
+import type { StepInfo } from "@/lib/events/catalog";
+import { appendEvent, type NewEvent } from "@/lib/events/events";
 import { ProviderError } from "@/lib/providers/errors";
 import { loadItemContext, type ItemContext } from "./context";
 import type { HeldLease } from "./held-lease";
@@ -28,7 +29,7 @@ export async function runStep(
 ): Promise<"done" | "stopped"> {
   const { settings } = deps;
   const base = { sessionId: item.sessionId, itemId: item.id };
-  const stepInfo = {
+  const stepInfo: StepInfo = {
     stepId: row.id,
     kind: planned.kind,
     title: planned.title,
@@ -79,8 +80,11 @@ export async function runStep(
         await held.tx((tx) => tx.update(failbackSteps).set({ checkpoint: cp }).where(eq(failbackSteps.id, row.id)));
       },
       progress: (report) => progress.offer(report),
-      note: async (type, payload, level = "info") => {
-        await held.tx((tx) => appendEvent(tx, { ...base, type, level, payload: { ...stepInfo, ...payload } }));
+      note: async (type, body, level) => {
+        // The catalogue pairs each note type with its body; TypeScript cannot follow that pairing through the
+        // generic `type`, which StepRun.note's signature has already checked at the step's call.
+        const event = { ...base, type, level, payload: { ...stepInfo, ...body } } as NewEvent;
+        await held.tx((tx) => appendEvent(tx, event));
       },
       checkpointOf: (kind) => (all.find((s) => s.name === kind)?.checkpoint as Checkpoint | null) ?? null,
     });
@@ -131,7 +135,6 @@ export async function runStep(
         await appendEvent(tx, {
           ...base,
           type: givingUp ? "step.failed" : "step.retrying",
-          level: givingUp ? "error" : "warning",
           payload: { ...stepInfo, attempt, error: message, permanent },
         });
         if (givingUp) await parkAfterStepGaveUp(tx, item.id, `${planned.title}: ${message}`);

@@ -26,7 +26,7 @@ describe("events", () => {
     );
     await database.db
       .transaction(async (tx) => {
-        await appendEvent(tx, { sessionId, type: "test.rolled_back" });
+        await appendEvent(tx, { sessionId, type: "test.rolled_back", payload: {} });
         throw new Error("roll back");
       })
       .catch(() => {});

@@ -4,8 +4,7 @@
 import postgres from "postgres";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db/client";
-import type { Event } from "@/lib/db/schema";
-import { eventsAfter, eventsChannel } from "./events";
+import { eventsAfter, eventsChannel, type StoredEvent } from "./events";
 
 export interface SessionStreamOptions {
   sessionId: string;
@@ -28,7 +27,7 @@ class EventFanout {
   private readonly listeners = new Map<string, Set<() => void>>();
   /** How many announcements (of any session) this process has heard; a shared read is keyed by it (see read). */
   private heard = 0;
-  private readonly reads = new Map<string, Promise<Event[]>>();
+  private readonly reads = new Map<string, Promise<StoredEvent[]>>();
   constructor(readonly sql: postgres.Sql) {}
   on(sessionId: string, wake: () => void): () => void {
     let set = this.listeners.get(sessionId);
@@ -49,7 +48,7 @@ class EventFanout {
    * A stream joins only a query started since the latest announcement heard: that query began after the
    * announced rows committed, so it returns them too.
    */
-  read(sessionId: string, afterId: number, limit: number): Promise<Event[]> {
+  read(sessionId: string, afterId: number, limit: number): Promise<StoredEvent[]> {
     const key = `${sessionId}|${afterId}|${limit}|${this.heard}`;
     let read = this.reads.get(key);
     if (!read) {
@@ -75,7 +74,7 @@ function fanout(): Promise<EventFanout> {
   return holder.failbackEventListener;
 }
 
-export function formatEvent(event: Event): string {
+export function formatEvent(event: StoredEvent): string {
   const data = JSON.stringify({
     id: event.id,
     sessionId: event.sessionId,

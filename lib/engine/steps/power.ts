@@ -16,7 +16,7 @@ export const shutdownReplica: StepImpl = async ({ ctx, note }) => {
   const timeoutMs = ctx.session.shutdownTimeoutSeconds * 1000;
   const result = await replica.provider.shutdownGuest(replica.ext, { timeoutMs });
   if (result.path === "timeout_forced") {
-    await note("replica.shutdown_timeout", { vm: replica.vm.name, timeoutMs }, "warning");
+    await note("replica.shutdown_timeout", { vm: replica.vm.name, timeoutMs });
   }
   return { detail: { vm: replica.vm.name, path: result.path, waitedMs: result.waitedMs } };
 };

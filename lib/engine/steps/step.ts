@@ -1,6 +1,7 @@
 // What a step implementation is given and returns. Steps are idempotent ensures: a step re-run after a crash
 // (before or after its side effect, before its database commit) finds its own work and does nothing twice.
 import type { Tx } from "@/lib/db/client";
+import type { EventLevel, ProgressReport, StepDetail, StepNoteBody, StepNoteType } from "@/lib/events/catalog";
 import type { ItemContext } from "../context";
 import type { PlannedStep, StepKind } from "../plans";
 import type { EngineSettings } from "../settings";
@@ -20,16 +21,16 @@ export interface StepRun {
   /** Persists this step's checkpoint (fenced: refused once the lease is lost). */
   saveCheckpoint(checkpoint: Checkpoint): Promise<void>;
   /** A progress event; the runner writes at most about one a second. */
-  progress(payload: Record<string, unknown>): void;
-  /** A warning or information event in the session log. */
-  note(type: string, payload: Record<string, unknown>, level?: "info" | "warning" | "error"): Promise<void>;
+  progress(report: ProgressReport): void;
+  /** A warning or information event in the session log; the level defaults to the catalogue's for the type. */
+  note<T extends StepNoteType>(type: T, body: StepNoteBody<T>, level?: EventLevel): Promise<void>;
   /** The checkpoint another step of the same plan left (calculate_difference hands its regions on). */
   checkpointOf(kind: StepKind): Checkpoint | null;
 }
 
 export interface StepOutcome {
   /** Shown with the step in the timeline. */
-  detail?: Record<string, unknown>;
+  detail?: StepDetail;
   /** Database changes that belong to the step, written in the transaction that marks it done. */
   inTx?: (tx: Tx) => Promise<void>;
   skipped?: boolean;

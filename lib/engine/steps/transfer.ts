@@ -53,11 +53,10 @@ export const calculateDifference: StepImpl = async ({ ctx, note, saveCheckpoint 
   }
   if (fallback) {
     for (const p of plans) p.regions = null;
-    await note(
-      "quick_rollback.fallback",
-      { reason: fallback, message: `Change tracking is unusable (${fallback}): comparing every block instead.` },
-      "warning",
-    );
+    await note("quick_rollback.fallback", {
+      reason: fallback,
+      message: `Change tracking is unusable (${fallback}): comparing every block instead.`,
+    });
   }
   await saveCheckpoint({ plans });
   const bytesToCompare = plans.reduce((sum, p) => sum + (p.regions ? totalBytes(p.regions) : p.sizeBytes), 0);
@@ -180,7 +179,7 @@ export const transferChangesSincePhase1: StepImpl = async (run) => {
       name: ctx.names.protect1,
     });
     if (!changed.available) {
-      await run.note("phase2.full_compare", { disk: disk.label, reason: changed.reason }, "warning");
+      await run.note("phase2.full_compare", { disk: disk.label, reason: changed.reason });
       plans.push({ ...disk, regions: null });
     } else plans.push({ ...disk, regions: changed.regions });
   }

@@ -3,16 +3,11 @@
 // regions named. Retrying the step after a mismatch re-syncs just those regions through a fresh working
 // snapshot, then verifies the whole disk again.
 import { syncDisk, verifyDisk, type SyncProgress } from "@/lib/dataplane";
+import type { VerificationVerdict } from "@/lib/events/catalog";
 import type { Region } from "@/lib/providers/types";
 import { requireTarget } from "../context";
 import { carriedDisks } from "./carried-disks";
 import { PermanentStepError, type StepImpl } from "./step";
-
-interface DiskVerdict {
-  ok: boolean;
-  digest: string;
-  mismatches: Region[];
-}
 
 const describe = (regions: Region[]) =>
   regions
@@ -24,9 +19,9 @@ export const verifyProduction: StepImpl = async (run) => {
   const { ctx } = run;
   const target = requireTarget(ctx);
   const replica = ctx.replicaVm;
-  const earlier = (run.checkpoint as { disks?: Record<string, DiskVerdict> } | null)?.disks ?? {};
+  const earlier = (run.checkpoint as { disks?: Record<string, VerificationVerdict> } | null)?.disks ?? {};
   const carried = await carriedDisks(ctx);
-  const verdicts: Record<string, DiskVerdict> = {};
+  const verdicts: Record<string, VerificationVerdict> = {};
   const totalBytes = carried.reduce((s, d) => s + d.sizeBytes, 0);
   let doneBefore = 0;
 
@@ -82,7 +77,7 @@ export const verifyProduction: StepImpl = async (run) => {
   );
   const failed = Object.entries(verdicts).filter(([, v]) => !v.ok);
   if (failed.length) {
-    const [label, verdict] = failed[0] as [string, DiskVerdict];
+    const [label, verdict] = failed[0] as [string, VerificationVerdict];
     throw new PermanentStepError(
       `Verification failed: production disk ${label} differs from the replica at switch time (${describe(verdict.mismatches)}). Production stays off; retry re-syncs these regions, or undo.`,
     );
