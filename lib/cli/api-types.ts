@@ -69,6 +69,10 @@ export interface SessionDetail {
   schedule: { id: string; runAt: string; timeZone: string; state: string } | null;
 }
 
+/**
+ * An event as the API sends it. Its type and payload are the event catalogue's (lib/events/catalog.ts); kept
+ * loose here because a newer server may send types this command line does not know: narrowEvent types the rest.
+ */
 export interface SessionEvent {
   id: number;
   sessionId: string;

@@ -2,6 +2,7 @@
 // stream drops), until the session reaches the state asked for — or a final state, or needs_attention, which
 // end the wait with a typed error so a script does not hang on a failback that went elsewhere. A session that is
 // there already still has its history printed (from the JSON pages), as `--follow` promises.
+import { narrowEvent } from "@/lib/events/catalog";
 import type { ApiClient } from "./api-client";
 import { finalStates, type SessionDetail, type SessionEvent } from "./api-types";
 import { CliError } from "./cli-error";
@@ -123,7 +124,8 @@ export async function followSession(client: ApiClient, options: FollowOptions): 
           if (event.id <= lastId) continue;
           lastId = event.id;
           options.onEvent(event);
-          if (event.type === "session.state" && decisive.has(String(event.payload.to))) await refresh();
+          const known = narrowEvent(event);
+          if (known?.type === "session.state" && decisive.has(known.payload.to)) await refresh();
           if (outcome) break;
         }
       } catch (err) {

@@ -1,4 +1,5 @@
 // Human renderings: aligned tables, a session's status, one line per event.
+import { narrowEvent } from "@/lib/events/catalog";
 import type { Replica, SessionDetail, SessionEvent, SessionSummary } from "./api-types";
 
 export function table(header: string[], rows: string[][]): string {
@@ -66,9 +67,14 @@ export function sessionStatus(detail: SessionDetail): string {
 }
 
 function payloadSummary(event: SessionEvent): string {
+  const known = narrowEvent(event);
+  if (known?.type === "item.state") {
+    const { from, to, why } = known.payload;
+    return `${from} → ${to}${why ? ` (${why})` : ""}`;
+  }
+  if (known?.type === "session.state") return `${known.payload.from ?? ""} → ${known.payload.to}`;
+  // Anything else, including types this command line does not know yet (a newer server): its message, or as is.
   const p = event.payload;
-  if ((event.type === "item.state" || event.type === "session.state") && "to" in p)
-    return `${String(p.from ?? "")} → ${String(p.to)}${p.why ? ` (${String(p.why)})` : ""}`;
   if (typeof p.message === "string") return p.message;
   const text = JSON.stringify(p);
   return text === "{}" ? "" : text.length > 160 ? text.slice(0, 157) + "…" : text;

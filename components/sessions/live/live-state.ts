@@ -1,16 +1,26 @@
 // What the session page knows from the event stream: the latest progress of each VM's long step, the
 // throughput over time, verification verdicts and the event log. One pure fold, used by the server (over every
 // stored event, for the first render) and by the browser (for each event as it arrives), so both agree.
+// Event types and payloads are the catalogue's (lib/events/catalog.ts): nothing here guesses at their shape.
+import { narrowEvent, type EventLevel, type FailbackEvent, type VerificationVerdict } from "@/lib/events/catalog";
 
-export interface LiveEvent {
+/** The envelope every event of the live view has around its catalogued type and payload. */
+interface LiveEnvelope {
   id: number;
   itemId: string | null;
-  type: string;
-  level: "info" | "warning" | "error";
-  payload: Record<string, unknown>;
+  level: EventLevel;
   /** ISO instant. */
   createdAt: string;
 }
+
+/** An event as the live view is handed it (a stored row mapped by the page): foldEvents narrows it on entry. */
+export interface LiveEvent extends LiveEnvelope {
+  type: string;
+  payload: unknown;
+}
+
+/** An event narrowed by the catalogue: switch on `type` and its payload is typed. */
+export type TypedLiveEvent = LiveEnvelope & FailbackEvent;
 
 export interface StepProgress {
   itemId: string;
@@ -54,7 +64,7 @@ export interface LiveState {
   rates: RateSample[];
   verification: Record<string, { at: string; disks: Record<string, DiskVerdict> }>;
   /** Chronological; the oldest are dropped beyond LOG_LIMIT (and counted). */
-  log: LiveEvent[];
+  log: TypedLiveEvent[];
   logDropped: number;
 }
 
@@ -70,56 +80,38 @@ export const emptyLiveState: LiveState = {
   logDropped: 0,
 };
 
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-
-function diskMap(value: unknown): Record<string, { done: number; total: number }> {
-  if (!value || typeof value !== "object") return {};
-  const out: Record<string, { done: number; total: number }> = {};
-  for (const [label, d] of Object.entries(value as Record<string, unknown>)) {
-    const done = num((d as { done?: unknown })?.done);
-    const total = num((d as { total?: unknown })?.total);
-    if (done !== null && total !== null) out[label] = { done, total };
-  }
-  return out;
-}
-
-function verdicts(value: unknown): Record<string, DiskVerdict> {
-  if (!value || typeof value !== "object") return {};
+function verdicts(disks: Record<string, VerificationVerdict>): Record<string, DiskVerdict> {
   const out: Record<string, DiskVerdict> = {};
-  for (const [label, v] of Object.entries(value as Record<string, unknown>)) {
-    const verdict = (v ?? {}) as Record<string, unknown>;
-    const regions = Array.isArray(verdict.mismatches) ? (verdict.mismatches as Record<string, unknown>[]) : [];
-    const first = regions[0];
-    const offset = num(first?.offset);
-    const length = num(first?.length);
+  for (const [label, verdict] of Object.entries(disks)) {
+    const first = verdict.mismatches[0];
     out[label] = {
-      ok: verdict.ok === true,
-      digest: str(verdict.digest),
-      mismatchedRegions: regions.length,
-      firstMismatch: offset !== null && length !== null ? { offset, length } : null,
+      ok: verdict.ok,
+      digest: verdict.digest,
+      mismatchedRegions: verdict.mismatches.length,
+      firstMismatch: first ? { offset: first.offset, length: first.length } : null,
     };
   }
   return out;
 }
 
-const stepStatusAfter: Record<string, StepProgress["status"]> = {
+/** What a step's own events say about the progress shown for it. */
+const stepStatusAfter = {
   "step.started": "running",
   "step.retrying": "retrying",
   "step.done": "done",
   "step.skipped": "done",
   "step.failed": "failed",
-};
+} as const satisfies Partial<Record<FailbackEvent["type"], StepProgress["status"]>>;
 
 /** An event older than the newest one seen: kept in the log (in order) if it is new to it, nothing else. */
-function applyLateEvent(state: LiveState, event: LiveEvent): LiveState {
+function applyLateEvent(state: LiveState, event: TypedLiveEvent): LiveState {
   const oldestKept = state.log[0]?.id ?? 0;
   if (event.id < oldestKept || state.log.some((e) => e.id === event.id)) return state;
   const log = [...state.log, event].sort((a, b) => a.id - b.id);
   return { ...state, log };
 }
 
-export function applyEvent(state: LiveState, event: LiveEvent): LiveState {
+export function applyEvent(state: LiveState, event: TypedLiveEvent): LiveState {
   // Replays overlap on reconnect (the server's first render and the stream's replay): each id counts once. An
   // id below the newest seen can still be new (a transaction that committed late); it only joins the log.
   if (event.id <= state.lastEventId) return applyLateEvent(state, event);
@@ -130,68 +122,84 @@ export function applyEvent(state: LiveState, event: LiveEvent): LiveState {
   next.logDropped = state.logDropped + overflow;
 
   const itemId = event.itemId;
-  const p = event.payload;
-  if (event.type === "step.progress" && itemId) {
-    const bytesTotal = num(p.bytesTotal) ?? 0;
-    const rate = num(p.rateBytesPerSec) ?? 0;
-    const before = state.progress[itemId];
-    const stepId = str(p.stepId) ?? "";
-    const disks = diskMap(p.disks);
-    next.progress = {
-      ...state.progress,
-      [itemId]: {
-        itemId,
-        stepId,
-        title: str(p.title) ?? "Working",
-        disk: str(p.disk),
-        bytesDone: num(p.bytesDone) ?? 0,
-        bytesTotal,
-        bytesChanged: num(p.bytesChanged),
-        bytesSent: num(p.bytesSent),
-        rateBytesPerSec: rate,
-        etaSeconds: num(p.etaSeconds),
-        // Verification names only the current disk: keep the per-disk picture of the same step.
-        disks: Object.keys(disks).length ? disks : before?.stepId === stepId ? before.disks : {},
-        at: event.createdAt,
-        status: "running",
-      },
-    };
-    const rates = [...state.rates, { itemId, stepId, at: Date.parse(event.createdAt), rate }];
-    next.rates = rates.length > RATE_LIMIT ? rates.slice(rates.length - RATE_LIMIT) : rates;
-  } else if (itemId && stepStatusAfter[event.type]) {
-    const before = state.progress[itemId];
-    if (before && before.stepId === str(p.stepId)) {
+  if (!itemId) return next;
+  switch (event.type) {
+    case "step.progress": {
+      const p = event.payload;
+      const before = state.progress[itemId];
+      const disks = p.disks ?? {};
       next.progress = {
         ...state.progress,
-        [itemId]: { ...before, status: stepStatusAfter[event.type] as StepProgress["status"] },
+        [itemId]: {
+          itemId,
+          stepId: p.stepId,
+          title: p.title,
+          disk: p.disk,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+          bytesChanged: p.bytesChanged ?? null,
+          bytesSent: p.bytesSent ?? null,
+          rateBytesPerSec: p.rateBytesPerSec,
+          etaSeconds: p.etaSeconds,
+          // Verification names only the current disk: keep the per-disk picture of the same step.
+          disks: Object.keys(disks).length ? disks : before?.stepId === p.stepId ? before.disks : {},
+          at: event.createdAt,
+          status: "running",
+        },
       };
+      const rates = [
+        ...state.rates,
+        { itemId, stepId: p.stepId, at: Date.parse(event.createdAt), rate: p.rateBytesPerSec },
+      ];
+      next.rates = rates.length > RATE_LIMIT ? rates.slice(rates.length - RATE_LIMIT) : rates;
+      break;
     }
-  } else if (event.type === "verification.result" && itemId) {
-    next.verification = { ...state.verification, [itemId]: { at: event.createdAt, disks: verdicts(p.disks) } };
+    case "step.started":
+    case "step.retrying":
+    case "step.done":
+    case "step.skipped":
+    case "step.failed": {
+      const before = state.progress[itemId];
+      if (before && before.stepId === event.payload.stepId) {
+        next.progress = { ...state.progress, [itemId]: { ...before, status: stepStatusAfter[event.type] } };
+      }
+      break;
+    }
+    case "verification.result":
+      next.verification = {
+        ...state.verification,
+        [itemId]: { at: event.createdAt, disks: verdicts(event.payload.disks) },
+      };
+      break;
   }
   return next;
 }
 
+/** Folds events as the page hands them over; each is narrowed by the catalogue first (unknown types are left out). */
 export function foldEvents(events: LiveEvent[], start: LiveState = emptyLiveState): LiveState {
-  return events.reduce(applyEvent, start);
+  let state = start;
+  for (const raw of events) {
+    const event = narrowEvent(raw);
+    if (event) state = applyEvent(state, event);
+  }
+  return state;
 }
 
-/** Parses one SSE data line as the route writes it; null for anything else. */
-export function parseStreamEvent(data: string): LiveEvent | null {
+/** Parses one SSE data line as the route writes it; null for anything else, or an event the catalogue lacks. */
+export function parseStreamEvent(data: string): TypedLiveEvent | null {
   try {
     const raw = JSON.parse(data) as Record<string, unknown>;
-    const id = num(raw.id);
-    const type = str(raw.type);
-    if (id === null || !type) return null;
-    const level = raw.level === "warning" || raw.level === "error" ? raw.level : "info";
-    return {
+    const { id, type } = raw;
+    if (typeof id !== "number" || !Number.isFinite(id) || typeof type !== "string" || !type) return null;
+    const level: EventLevel = raw.level === "warning" || raw.level === "error" ? raw.level : "info";
+    return narrowEvent({
       id,
-      itemId: str(raw.itemId),
-      type,
+      itemId: typeof raw.itemId === "string" ? raw.itemId : null,
       level,
-      payload: raw.payload && typeof raw.payload === "object" ? (raw.payload as Record<string, unknown>) : {},
-      createdAt: str(raw.createdAt) ?? new Date().toISOString(),
-    };
+      createdAt: typeof raw.createdAt === "string" ? raw.createdAt : new Date().toISOString(),
+      type,
+      payload: raw.payload,
+    });
   } catch {
     return null;
   }

@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { createContext, use, useEffect, useRef, useState } from "react";
-import type { LiveEvent, LiveState } from "./live-state";
+import type { LiveState, TypedLiveEvent } from "./live-state";
 import { useSessionStream, type StreamStatus } from "./use-session-stream";
 
 interface SessionLive {
@@ -44,7 +44,7 @@ export function SessionLiveProvider({
     },
     [],
   );
-  const onEvent = (event: LiveEvent) => {
+  const onEvent = (event: TypedLiveEvent) => {
     if (event.type === "step.progress" || pendingRefresh.current) return;
     pendingRefresh.current = setTimeout(() => {
       pendingRefresh.current = null;

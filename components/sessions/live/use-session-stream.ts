@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useEffectEvent, useRef, useState } from "react";
-import { applyEvent, parseStreamEvent, type LiveEvent, type LiveState } from "./live-state";
+import { applyEvent, parseStreamEvent, type LiveState, type TypedLiveEvent } from "./live-state";
 
 export type StreamStatus = "connecting" | "live" | "reconnecting" | "closed";
 
@@ -10,7 +10,7 @@ export type StreamStatus = "connecting" | "live" | "reconnecting" | "closed";
  * server rendered (?after=); the browser's own reconnects send Last-Event-ID, so a dropped connection or a
  * restarted server misses nothing. `reconnect` opens a new connection after the browser gave up.
  */
-export function useSessionStream(sessionId: string, initial: LiveState, onEvent: (event: LiveEvent) => void) {
+export function useSessionStream(sessionId: string, initial: LiveState, onEvent: (event: TypedLiveEvent) => void) {
   const [state, setState] = useState(initial);
   const [status, setStatus] = useState<StreamStatus>("connecting");
   const [generation, setGeneration] = useState(0);
