@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { connect } from "@/lib/db/client";
-import { startWorker } from "@/lib/engine";
+import { startWorker } from "@/lib/engine/worker-main";
 import { createLab } from "@/lib/lab/create-lab";
 import { stopProcessesMentioning } from "@/lib/providers/qemu/processes";
 import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";

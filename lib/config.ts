@@ -38,6 +38,7 @@ const schema = z.object({
   FAILBACK_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   FAILBACK_TRANSFER_RANGE_MIB: z.coerce.number().int().min(1).max(4096).optional(),
   FAILBACK_ESTIMATE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(15),
+  FAILBACK_WORKER_REQUEST_SECONDS: z.coerce.number().min(0.5).max(600).default(15),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -83,6 +84,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       stepAttempts: e.FAILBACK_STEP_ATTEMPTS,
       retryDelayMs: e.FAILBACK_RETRY_DELAY_MS,
       estimateSeconds: e.FAILBACK_ESTIMATE_SECONDS,
+      /** How long the web tier waits for a worker to answer a question (pre-flight facts, …). */
+      workerRequestMs: e.FAILBACK_WORKER_REQUEST_SECONDS * 1000,
       transferRangeBytes: e.FAILBACK_TRANSFER_RANGE_MIB ? e.FAILBACK_TRANSFER_RANGE_MIB * 1024 * 1024 : undefined,
     },
     secretKeyHex: e.FAILBACK_SECRET_KEY,

@@ -10,6 +10,8 @@ export const errorCodes = [
   "CONFLICT",
   "INVALID_STATE",
   "THROTTLED",
+  /** A worker was needed and none answered in time. */
+  "UNAVAILABLE",
   "INTERNAL",
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, masterKey } from "@/lib/config";
 import { connect } from "@/lib/db/client";
 import { startEmbeddedPostgres, type EmbeddedServer } from "@/lib/db/embedded";
 import { applyMigrations } from "@/lib/db/migrate";
-import { engineSettingsFromConfig, startWorker, type Worker } from "@/lib/engine";
+import { engineSettingsFromConfig, startWorker, type Worker } from "@/lib/engine/worker-main";
 import { createLab } from "@/lib/lab/create-lab";
 import { labRemovedByUser, readLabState } from "@/lib/lab/lab-state";
 import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
@@ -67,7 +67,7 @@ async function main() {
     await database.close();
   }
 
-  if (!dev) ensureBuild(projectDir, log);
+  if (!dev) await ensureBuild(projectDir, log);
   running.web = await startWebServer({
     dir: projectDir,
     host: cfg.host,

@@ -4,7 +4,8 @@
 import { ConfigError, loadConfig } from "@/lib/config";
 import { connect } from "@/lib/db/client";
 import { openToolDatabase } from "@/lib/db/tool-database";
-import { engineSettingsFromConfig, startWorker, type StepKind } from "@/lib/engine";
+import type { StepKind } from "@/lib/engine";
+import { engineSettingsFromConfig, startWorker } from "@/lib/engine/worker-main";
 
 const log = (line: string) => console.log(`[worker] ${line}`);
 

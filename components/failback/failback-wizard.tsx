@@ -2,8 +2,8 @@
 
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
-import { checkFailback, type FailbackReview } from "@/lib/actions/failback/check-failback";
-import { startFailback } from "@/lib/actions/failback/start-failback";
+import { commandAction } from "@/lib/actions/command-action";
+import type { FailbackReview } from "@/lib/commands/failback-commands";
 import type { TargetChoices } from "@/lib/db/queries/replicas";
 import type { ActionResult, FieldErrors } from "@/lib/errors";
 import { Button } from "@/components/ui/button";
@@ -20,6 +20,9 @@ import {
   type WizardDraft,
   type WizardReplicaView,
 } from "./wizard-model";
+
+const checkFailback = commandAction("check");
+const startFailback = commandAction("start");
 
 /**
  * Choose targets and options, review (the server validates and pre-flights the exact request, and lists the

@@ -1,6 +1,6 @@
 "use client";
 
-import type { FailbackReview, PlannedStepView } from "@/lib/actions/failback/check-failback";
+import type { FailbackReview, PlannedStepView } from "@/lib/commands/failback-commands";
 import { formatBytes, utcText } from "@/components/ui/format";
 import { formatInZone } from "@/components/ui/zoned-time";
 import type { WizardDraft, WizardReplicaView } from "./wizard-model";

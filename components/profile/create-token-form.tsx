@@ -1,7 +1,9 @@
 "use client";
 
 import { useActionState } from "react";
-import { createToken } from "@/lib/actions/tokens/create-token";
+import { commandAction } from "@/lib/actions/command-action";
+
+const createToken = commandAction("create-token");
 import { TextField } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/submit-button";

@@ -1,7 +1,9 @@
 "use client";
 
 import { useActionState } from "react";
-import { revokeToken } from "@/lib/actions/tokens/revoke-token";
+import { commandAction } from "@/lib/actions/command-action";
+
+const revokeToken = commandAction("revoke-token");
 import { Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 

@@ -1,7 +1,9 @@
 "use client";
 
 import { useActionState, useState } from "react";
-import { changeSwitchTime } from "@/lib/actions/failback/change-switch-time";
+import { commandAction } from "@/lib/actions/command-action";
+
+const changeSwitchTime = commandAction("reschedule");
 import { FieldErrorText } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/submit-button";

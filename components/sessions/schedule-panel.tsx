@@ -1,4 +1,5 @@
-import { cancelSchedule } from "@/lib/actions/failback/cancel-schedule";
+import { commandAction } from "@/lib/actions/command-action";
+import { scheduleAllows } from "@/lib/engine/legality";
 import type { SessionDetail } from "@/lib/db/queries/sessions";
 import { ChangeSwitchTimeForm } from "@/components/schedules/change-switch-time-form";
 import { ConfirmAction } from "@/components/ui/confirm-action";
@@ -18,8 +19,7 @@ export function SchedulePanel({
 }) {
   const { schedule, session, items } = detail;
   if (!schedule) return null;
-  const waiting = items.some((i) => i.state === "pending" || i.state === "phase1" || i.state === "ready_to_switch");
-  const editable = canChange && schedule.state === "pending" && session.switchMode === "scheduled" && waiting;
+  const editable = canChange && scheduleAllows(session, schedule, items, "change_switch_time");
   const utc = utcText(schedule.runAt);
   return (
     <section
@@ -56,7 +56,7 @@ export function SchedulePanel({
             />
           </div>
           <ConfirmAction
-            action={cancelSchedule}
+            action={commandAction("cancel-schedule")}
             fields={{ sessionId: session.id }}
             label="Cancel schedule"
             title="Cancel the scheduled switch?"

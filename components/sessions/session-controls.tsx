@@ -1,12 +1,8 @@
-import { cancelFailback } from "@/lib/actions/failback/cancel-failback";
-import { commitFailback } from "@/lib/actions/failback/commit-failback";
-import { retryFailbackStep } from "@/lib/actions/failback/retry-failback-step";
-import { switchNow } from "@/lib/actions/failback/switch-now";
-import { undoFailback } from "@/lib/actions/failback/undo-failback";
+import { commandAction } from "@/lib/actions/command-action";
 import type { FailbackSession } from "@/lib/db/schema";
 import type { SessionItemDetail } from "@/lib/db/queries/sessions";
+import { itemAllows, sessionCommandsAllowed } from "@/lib/engine/legality";
 import { ConfirmAction } from "@/components/ui/confirm-action";
-import { itemCommands, sessionCommands } from "./available-commands";
 import {
   cancelConsequence,
   commitConsequence,
@@ -21,8 +17,15 @@ export interface CommandPermissions {
   commit: boolean;
   undo: boolean;
   cancel: boolean;
+  retry: boolean;
   schedule: boolean;
 }
+
+const switchNow = commandAction("switch-now");
+const commitFailback = commandAction("commit");
+const undoFailback = commandAction("undo");
+const cancelFailback = commandAction("cancel");
+const retryFailbackStep = commandAction("retry");
 
 type Session = Pick<FailbackSession, "id" | "switchMode" | "shutdownTimeoutSeconds" | "powerOnAfter">;
 
@@ -36,7 +39,8 @@ export function SessionControls({
   items: SessionItemDetail[];
   can: CommandPermissions;
 }) {
-  const available = sessionCommands(session, items);
+  // The same legality rules the engine refuses with: a button is shown only when the command would be taken.
+  const available = sessionCommandsAllowed(session, null, items);
   const scope = items.length === 1 ? "The VM" : `Each of the ${items.length} VMs where it applies`;
   const fields = { sessionId: session.id };
   const buttons = [
@@ -116,7 +120,7 @@ export function ItemControls({
   const fields = { sessionId: session.id, itemId: item.id };
   const scope = item.sourceVmName;
   const buttons = [
-    can.switch && itemCommands.retry(item) ? (
+    can.retry && itemAllows(item, "retry") ? (
       <ConfirmAction
         key="retry"
         action={retryFailbackStep}
@@ -128,7 +132,7 @@ export function ItemControls({
         variant="primary"
       />
     ) : null,
-    several && can.switch && itemCommands.switchNow(item) ? (
+    several && can.switch && itemAllows(item, "switch_now") ? (
       <ConfirmAction
         key="switch"
         action={switchNow}
@@ -139,7 +143,7 @@ export function ItemControls({
         confirmLabel="Yes, switch now"
       />
     ) : null,
-    several && can.commit && itemCommands.commit(item) ? (
+    several && can.commit && itemAllows(item, "commit") ? (
       <ConfirmAction
         key="commit"
         action={commitFailback}
@@ -150,7 +154,7 @@ export function ItemControls({
         confirmLabel="Yes, commit"
       />
     ) : null,
-    several && can.undo && itemCommands.undo(item) ? (
+    several && can.undo && itemAllows(item, "undo") ? (
       <ConfirmAction
         key="undo"
         action={undoFailback}
@@ -162,7 +166,7 @@ export function ItemControls({
         variant="danger"
       />
     ) : null,
-    several && can.cancel && itemCommands.cancel(item) ? (
+    several && can.cancel && itemAllows(item, "cancel") ? (
       <ConfirmAction
         key="cancel"
         action={cancelFailback}

@@ -1,7 +1,9 @@
 "use client";
 
 import { useActionState } from "react";
-import { createUser } from "@/lib/actions/users/create-user";
+import { commandAction } from "@/lib/actions/command-action";
+
+const createUser = commandAction("create-user");
 import { SelectField, TextField } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/submit-button";

@@ -1,11 +1,13 @@
 "use client";
 
 import { useActionState } from "react";
-import { changeUserRole } from "@/lib/actions/users/change-user-role";
-import { setUserDisabled } from "@/lib/actions/users/set-user-disabled";
+import { commandAction } from "@/lib/actions/command-action";
 import type { UserRole } from "@/lib/db/schema";
 import { Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
+
+const changeUserRole = commandAction("change-user-role");
+const setUserDisabled = commandAction("set-user-disabled");
 
 export function UserRowActions({
   userId,

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabase } from "@/lib/testing/db";
 import { maxBodyBytes } from "./body";
-import { sessionActions, type SessionActionName } from "./session-actions";
 import {
   apiRequest,
   fabricateSession,
@@ -15,7 +14,13 @@ import {
   type Handler,
   type TokenUser,
 } from "./testing/fixtures";
-import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
+import {
+  closeApiResources,
+  loadApiRoutes,
+  sessionCommandNames,
+  type ApiRoutes,
+  type SessionCommandName,
+} from "./testing/routes";
 
 const database = testDatabase();
 const { db, sql } = database;
@@ -122,7 +127,7 @@ interface Attempt {
   contentType?: string;
 }
 
-function attemptsFor(name: SessionActionName): Attempt[] {
+function attemptsFor(name: SessionCommandName): Attempt[] {
   const bodies =
     name === "reschedule"
       ? rescheduleBodies
@@ -168,29 +173,26 @@ async function expectTypedRefusal(response: Response, what: string) {
   expect(text, what).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
 }
 
-describe.each(Object.keys(sessionActions) as SessionActionName[])(
-  "POST /sessions/{id}/%s with malformed input",
-  (name) => {
-    it("answers every attempt with a typed 4xx and changes nothing", async () => {
-      const attempts = attemptsFor(name);
-      expect(attempts.length).toBeGreaterThanOrEqual(100);
-      const digest = await fingerprint(sql, admin.user.id, [target.session.id]);
-      for (const [i, attempt] of attempts.entries()) {
-        const response = await send(
-          routes.actions[name],
-          `/api/v1/sessions/${encodeURIComponent(attempt.id)}/${name}`,
-          attempt,
-          { id: attempt.id },
-        );
-        await expectTypedRefusal(
-          response,
-          `${name} #${i} id=${attempt.id.slice(0, 40)} body=${String(attempt.body).slice(0, 60)}`,
-        );
-      }
-      expect(await fingerprint(sql, admin.user.id, [target.session.id])).toBe(digest);
-    });
-  },
-);
+describe.each(sessionCommandNames as SessionCommandName[])("POST /sessions/{id}/%s with malformed input", (name) => {
+  it("answers every attempt with a typed 4xx and changes nothing", async () => {
+    const attempts = attemptsFor(name);
+    expect(attempts.length).toBeGreaterThanOrEqual(100);
+    const digest = await fingerprint(sql, admin.user.id, [target.session.id]);
+    for (const [i, attempt] of attempts.entries()) {
+      const response = await send(
+        routes.actions[name],
+        `/api/v1/sessions/${encodeURIComponent(attempt.id)}/${name}`,
+        attempt,
+        { id: attempt.id },
+      );
+      await expectTypedRefusal(
+        response,
+        `${name} #${i} id=${attempt.id.slice(0, 40)} body=${String(attempt.body).slice(0, 60)}`,
+      );
+    }
+    expect(await fingerprint(sql, admin.user.id, [target.session.id])).toBe(digest);
+  });
+});
 
 describe("POST /sessions with malformed input", () => {
   const item = { replicaId: nilUuid, target: "original" };

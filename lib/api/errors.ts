@@ -12,6 +12,7 @@ export const statusOfCode: Record<ErrorCode, number> = {
   CONFLICT: 409,
   INVALID_STATE: 409,
   THROTTLED: 429,
+  UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 

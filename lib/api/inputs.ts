@@ -1,6 +1,5 @@
-// The shapes the API accepts besides the start request (which is the engine's startFailbackSchema): query
-// strings of the lists and event pages, and the bodies of the session actions. Unknown body fields are refused
-// (strict), so a typo is an error instead of an option silently ignored.
+// The query strings the API's read routes accept (lists and event pages). Commands' bodies are the catalogue's
+// input schemas (lib/commands).
 import { z } from "zod";
 import { itemStates, replicaStates } from "@/lib/db/schema";
 
@@ -27,24 +26,6 @@ export const eventsQuery = z.object({
   after: z.coerce.number({ error: "An event id." }).int("An event id.").min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number({ error: "A whole number." }).int("A whole number.").min(1).max(500).optional(),
 });
-
-/** switch-now, commit, undo, cancel, retry: the whole session, or one VM of it. */
-export const itemActionBody = z.strictObject({
-  itemId: z.uuid({ error: "Must be the id of a VM (item) of this session." }).optional(),
-});
-
-export const rescheduleBody = z.strictObject({
-  local: z
-    .string({ error: "A local date-time, YYYY-MM-DDTHH:mm." })
-    .min(1, "A local date-time, YYYY-MM-DDTHH:mm.")
-    .max(32),
-  timeZone: z
-    .string({ error: "An IANA time zone such as Europe/Berlin." })
-    .min(1, "An IANA time zone such as Europe/Berlin.")
-    .max(64),
-});
-
-export const emptyBody = z.strictObject({});
 
 /** A request's query string as an object (the first value of a repeated key; no prototype to pollute). */
 export function queryOf(request: Request): Record<string, string> {

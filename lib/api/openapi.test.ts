@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { openApiDocument } from "./openapi";
+import { openApiDocument } from "./openapi/document";
 
 const apiRoot = path.join(process.cwd(), "app", "api", "v1");
 const httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;

@@ -1,6 +1,6 @@
 // Who is calling the API: a user, through one of their API tokens or through the browser's sign-in cookie.
 import type { UserRole } from "@/lib/db/schema";
-import type { EngineActor } from "@/lib/engine";
+import type { CommandActor } from "@/lib/commands/define";
 
 export interface ApiPrincipal {
   userId: string;
@@ -17,8 +17,8 @@ export interface ApiPrincipal {
   userAgent: string;
 }
 
-/** How the engine's audit rows name the caller. */
-export function engineActorOf(principal: ApiPrincipal): EngineActor {
+/** How commands and their audit rows name the caller. */
+export function commandActorOf(principal: ApiPrincipal): CommandActor {
   return {
     userId: principal.userId,
     label: principal.email,

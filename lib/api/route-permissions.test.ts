@@ -2,10 +2,10 @@
 // directly, real PostgreSQL). Where the role has the permission the request gets past the check (to a typed
 // answer from the route or the engine); where it has not, it gets 403 with nothing changed and a denial row.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commandOf } from "@/lib/commands/catalog";
 import { testDatabase } from "@/lib/testing/db";
 import { can, type Permission } from "@/lib/auth/permissions";
 import type { UserRole } from "@/lib/db/schema";
-import { sessionActions, type SessionActionName } from "./session-actions";
 import {
   call,
   denialsOf,
@@ -18,7 +18,13 @@ import {
   type Handler,
   type TokenUser,
 } from "./testing/fixtures";
-import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
+import {
+  closeApiResources,
+  loadApiRoutes,
+  sessionCommandNames,
+  type ApiRoutes,
+  type SessionCommandName,
+} from "./testing/routes";
 
 const database = testDatabase();
 const { db, sql } = database;
@@ -117,10 +123,10 @@ const cases: RouteCase[] = [
     params: sid,
     allowed: [200],
   },
-  ...(Object.keys(sessionActions) as SessionActionName[]).map((name): RouteCase => ({
+  ...(sessionCommandNames as SessionCommandName[]).map((name): RouteCase => ({
     name: `POST /sessions/{id}/${name}`,
-    operation: sessionActions[name].operation,
-    permission: sessionActions[name].permission,
+    operation: commandOf(name).audit,
+    permission: commandOf(name).permission,
     handler: () => routes.actions[name],
     path: () => `/api/v1/sessions/${finished.session.id}/${name}`,
     params: sid,

@@ -16,8 +16,7 @@ import {
   type FabricatedSession,
   type TokenUser,
 } from "./testing/fixtures";
-import { closeApiResources, loadApiRoutes, type ApiRoutes } from "./testing/routes";
-import type { SessionActionName } from "./session-actions";
+import { closeApiResources, loadApiRoutes, type ApiRoutes, type SessionCommandName } from "./testing/routes";
 
 const database = testDatabase();
 const { db, sql } = database;
@@ -41,7 +40,7 @@ async function session(state: ItemState, extra: Partial<Parameters<typeof fabric
   return s;
 }
 
-function act(name: SessionActionName, s: FabricatedSession, body?: unknown) {
+function act(name: SessionCommandName, s: FabricatedSession, body?: unknown) {
   return call(routes.actions[name], `/api/v1/sessions/${s.session.id}/${name}`, {
     token: operator.token,
     params: { id: s.session.id },

@@ -10,6 +10,7 @@ const expected: Record<Permission, [admin: boolean, operator: boolean, viewer: b
   "failback.switch": [true, true, false],
   "failback.commit": [true, true, false],
   "failback.undo": [true, true, false],
+  "failback.retry": [true, true, false],
   "failback.cancel": [true, true, false],
   "schedule.write": [true, true, false],
   "audit.read": [true, true, false],

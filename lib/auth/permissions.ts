@@ -10,6 +10,7 @@ export const permissions = [
   "failback.commit",
   "failback.undo",
   "failback.cancel",
+  "failback.retry",
   "schedule.write",
   "audit.read",
   "users.write",
@@ -29,6 +30,7 @@ const operate: Permission[] = [
   "failback.commit",
   "failback.undo",
   "failback.cancel",
+  "failback.retry",
   "schedule.write",
   "audit.read",
 ];

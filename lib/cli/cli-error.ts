@@ -16,6 +16,7 @@ const exitCodeByError: Record<CliErrorCode, number> = {
   CONFLICT: exitCodes.state,
   VALIDATION: exitCodes.validation,
   THROTTLED: exitCodes.other,
+  UNAVAILABLE: exitCodes.other,
   INTERNAL: exitCodes.other,
   NETWORK: exitCodes.other,
   TIMEOUT: exitCodes.other,

@@ -2,16 +2,16 @@
 // (0 done · 1 other · 2 usage · 3 unauthenticated/forbidden · 4 not found · 5 invalid state/conflict · 6 validation).
 import { parseArgs } from "node:util";
 import { CliError, exitCodes } from "./cli-error";
+import { catalogCliCommands } from "./catalog-commands";
 import { clientFor, type Command } from "./command";
 import { login } from "./commands/login";
 import { replicas } from "./commands/replicas";
-import { sessionCommands } from "./commands/session-actions";
-import { start } from "./commands/start";
 import { status } from "./commands/status";
 import type { CliIo } from "./io";
 import { Output } from "./output";
 
-export const commands: Command[] = [login, replicas, start, status, ...sessionCommands];
+/** Reading and signing in, then every command of the catalogue offered on the command line. */
+export const commands: Command[] = [login, replicas, status, ...catalogCliCommands()];
 
 const globalOptions = { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
 

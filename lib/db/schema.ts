@@ -381,6 +381,34 @@ export const apiTokens = pgTable(
   (t) => [uniqueIndex("api_tokens_secret_hash_key").on(t.secretHash), index("api_tokens_user").on(t.userId)],
 );
 
+/**
+ * Questions the web tier asks of a worker (it never drives a hypervisor itself): a row plus a NOTIFY; any worker
+ * claims it (skip locked), answers in the row and NOTIFYs back. A question nobody claimed before `expiresAt` is
+ * answered "no worker answered" by the asker and is never picked up later.
+ */
+export const workerRequestStates = ["pending", "claimed", "answered", "failed", "expired"] as const;
+export const workerRequests = pgTable(
+  "worker_requests",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    kind: text("kind").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
+    state: text("state", { enum: workerRequestStates }).notNull().default("pending"),
+    answer: jsonb("answer").$type<unknown>(),
+    /** Why the worker could not answer (state failed). */
+    error: text("error"),
+    claimedBy: text("claimed_by"),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    answeredAt: timestamp("answered_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("worker_requests_pending")
+      .on(t.createdAt)
+      .where(sql`state = 'pending'`),
+  ],
+);
+
 // ── inferred types ─────────────────────────────────────────────────────────────────────────────
 export type UserRole = (typeof userRoles)[number];
 export type ReplicaState = (typeof replicaStates)[number];
@@ -399,3 +427,4 @@ export type SwitchSchedule = typeof switchSchedules.$inferSelect;
 export type Event = typeof events.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
+export type WorkerRequest = typeof workerRequests.$inferSelect;

@@ -46,17 +46,17 @@ export interface ItemContext {
   names: ReturnType<typeof snapshotNames>;
 }
 
-export async function loadVmOnHost(db: DbOrTx, vmId: string, guestCacheDir: string): Promise<VmOnHost> {
+export async function loadVmOnHost(db: DbOrTx, vmId: string): Promise<VmOnHost> {
   const [row] = await db
     .select({ vm: vms, host: hosts })
     .from(vms)
     .innerJoin(hosts, eq(hosts.id, vms.hostId))
     .where(eq(vms.id, vmId));
   if (!row) throw new Error(`VM ${vmId} is not in the inventory`);
-  return { vm: row.vm, host: row.host, provider: providerForHost(row.host, guestCacheDir), ext: row.vm.externalId };
+  return { vm: row.vm, host: row.host, provider: providerForHost(row.host), ext: row.vm.externalId };
 }
 
-export async function loadItemContext(db: DbOrTx, itemId: string, guestCacheDir: string): Promise<ItemContext> {
+export async function loadItemContext(db: DbOrTx, itemId: string): Promise<ItemContext> {
   const [row] = await db
     .select({ item: failbackItems, session: failbackSessions, replica: replicas })
     .from(failbackItems)
@@ -64,20 +64,20 @@ export async function loadItemContext(db: DbOrTx, itemId: string, guestCacheDir:
     .innerJoin(replicas, eq(replicas.id, failbackItems.replicaId))
     .where(eq(failbackItems.id, itemId));
   if (!row) throw new Error(`failback item ${itemId} not found`);
-  const replicaVm = await loadVmOnHost(db, row.replica.replicaVmId, guestCacheDir);
+  const replicaVm = await loadVmOnHost(db, row.replica.replicaVmId);
   const replicaDisks = await db.select().from(disks).where(eq(disks.vmId, replicaVm.vm.id)).orderBy(asc(disks.label));
   const points = await db
     .select()
     .from(restorePoints)
     .where(eq(restorePoints.replicaId, row.replica.id))
     .orderBy(asc(restorePoints.seq));
-  const target = row.item.targetVmId ? await loadVmOnHost(db, row.item.targetVmId, guestCacheDir) : null;
+  const target = row.item.targetVmId ? await loadVmOnHost(db, row.item.targetVmId) : null;
   let newLocation: ItemContext["newLocation"] = null;
   if (row.item.targetKind === "new_location") {
     const options = row.item.targetOptions as unknown as NewLocationOptions;
     const [host] = await db.select().from(hosts).where(eq(hosts.id, options.hostId));
     if (!host) throw new Error(`host ${options.hostId} of the new location is not in the inventory`);
-    newLocation = { ...options, host, provider: providerForHost(host, guestCacheDir) };
+    newLocation = { ...options, host, provider: providerForHost(host) };
   }
   return {
     session: row.session,

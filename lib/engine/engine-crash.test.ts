@@ -13,6 +13,7 @@ import { events, failbackSteps } from "@/lib/db/schema";
 import { seededRandom } from "@/lib/lab/content";
 import { testDatabase } from "@/lib/testing/db";
 import { Engine } from "./index";
+import { configureProviders, inProcessServices } from "./worker-main";
 import {
   createTestLab,
   localTimeIn,
@@ -68,7 +69,9 @@ beforeAll(async () => {
     vm("c-sched", [1]),
     vm("c-range", [8]),
   ]);
-  engine = new Engine({ db, databaseUrl, guestCacheDir: path.join(dataDir, "guest-cache") });
+  // The workers are child processes; this process pre-flights in-process, so it drives the providers too.
+  configureProviders({ guestCacheDir: path.join(dataDir, "guest-cache") });
+  engine = new Engine({ db: db, databaseUrl: databaseUrl, services: inProcessServices(db) });
 }, 240_000);
 
 afterAll(async () => {

@@ -13,6 +13,7 @@ import { applyMigrations } from "@/lib/db/migrate";
 import { auditLog, events, failbackSteps } from "@/lib/db/schema";
 import { freePort } from "@/lib/testing/free-port";
 import { Engine } from "./index";
+import { configureProviders, inProcessServices } from "./worker-main";
 import { createTestLab, sameContent, topFile, transferProgress, waitForItem, type TestLab } from "./testing/harness";
 import {
   checkLegalHistory,
@@ -41,7 +42,9 @@ beforeAll(async () => {
   lab = await createTestLab(database.db, [
     { id: "r4-app", name: "r4-app", tinyGuest: false, guestAgent: false, diskUnits: [8] },
   ]);
-  engine = new Engine({ db: database.db, databaseUrl: server.url, guestCacheDir: path.join(dataDir, "guest-cache") });
+  // The workers are child processes; this process pre-flights in-process, so it drives the providers too.
+  configureProviders({ guestCacheDir: path.join(dataDir, "guest-cache") });
+  engine = new Engine({ db: database.db, databaseUrl: server.url, services: inProcessServices(database.db) });
 }, 240_000);
 
 afterAll(async () => {

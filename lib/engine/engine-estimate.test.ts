@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
 import { failbackSteps, replicas } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
-import { type Engine, estimateReplica, refreshEstimates } from "./index";
-import { testGuestCacheDir, waitForItem, type TestLab } from "./testing/harness";
+import type { Engine } from "./index";
+import { estimateReplica, refreshEstimates } from "./worker-main";
+import { waitForItem, type TestLab } from "./testing/harness";
 import { startTestEngine, type TestEngine } from "./testing/test-engine";
 
 const database = testDatabase();
@@ -29,7 +30,7 @@ afterAll(async () => {
 describe("data-to-move estimates", () => {
   it("match what quick rollback compares, and are refreshed in the background for replicas not in a failback", async () => {
     const replicaId = lab.replicaIds["x-app"] as string;
-    const estimate = await estimateReplica(db, replicaId, testGuestCacheDir());
+    const estimate = await estimateReplica(db, replicaId);
     expect(estimate.note).toBeNull();
     expect(estimate.bytes).toBeGreaterThan(0);
     expect(estimate.bytes).toBeLessThan(2 * 16 * 1024 * 1024);
@@ -48,7 +49,7 @@ describe("data-to-move estimates", () => {
     const plans = (calculation?.checkpoint as { plans: { regions: { length: number }[] }[] }).plans;
     expect(plans.reduce((sum, p) => sum + p.regions.reduce((s, r) => s + r.length, 0), 0)).toBe(estimate.bytes);
 
-    const refreshed = await refreshEstimates(db, testGuestCacheDir(), {
+    const refreshed = await refreshEstimates(db, {
       maxAgeMs: 0,
       limit: 100,
       only: Object.values(lab.replicaIds),

@@ -166,7 +166,7 @@ describe("every target and switch mode", () => {
 
   it("quick rollback reads only the changed regions; undo from ready_to_switch merges the replica back while it runs", async () => {
     const replicaId = lab.replicaIds["t-undo"] as string;
-    const check = await engine.check({
+    const check = await engine.check(admin, {
       items: [{ replicaId, target: "original" }],
       quickRollback: true,
       switchMode: "manual",

@@ -8,7 +8,7 @@ import { disks, failbackItems, replicas } from "@/lib/db/schema";
 import { totalBytes } from "@/lib/dataplane/regions";
 import { changedSinceFailover } from "./changed-regions";
 import { loadVmOnHost } from "./context";
-import { notFromLatestRestorePoint } from "./preflight";
+import { notFromLatestRestorePoint } from "./preflight/checks";
 
 export interface DataEstimate {
   /** null: change tracking cannot tell (see note); a failback then compares every block. */
@@ -16,13 +16,13 @@ export interface DataEstimate {
   note: string | null;
 }
 
-export async function estimateReplica(db: Db, replicaId: string, guestCacheDir: string): Promise<DataEstimate> {
+export async function estimateReplica(db: Db, replicaId: string): Promise<DataEstimate> {
   const [replica] = await db.select().from(replicas).where(eq(replicas.id, replicaId));
   if (!replica) throw new Error(`replica ${replicaId} not found`);
   const notLatest = await notFromLatestRestorePoint(db, replica);
   if (notLatest) return { bytes: null, note: `${notLatest} A failback compares every block.` };
-  const replicaVm = await loadVmOnHost(db, replica.replicaVmId, guestCacheDir);
-  const source = await loadVmOnHost(db, replica.sourceVmId, guestCacheDir);
+  const replicaVm = await loadVmOnHost(db, replica.replicaVmId);
+  const source = await loadVmOnHost(db, replica.sourceVmId);
   if ((await source.provider.powerState(source.ext)) !== "off") {
     return { bytes: null, note: "The source VM is running: its changes cannot be read from change tracking now." };
   }
@@ -42,7 +42,6 @@ export async function estimateReplica(db: Db, replicaId: string, guestCacheDir: 
 /** Refreshes the estimates of up to `limit` replicas in failover (not in a failback) older than `maxAgeMs`. */
 export async function refreshEstimates(
   db: Db,
-  guestCacheDir: string,
   options: { maxAgeMs: number; limit: number; only?: string[] },
 ): Promise<number> {
   const due = await db
@@ -73,7 +72,7 @@ export async function refreshEstimates(
     .orderBy(sql`${replicas.estimatedAt} asc nulls first`)
     .limit(options.limit);
   for (const { id } of due) {
-    const estimate = await estimateReplica(db, id, guestCacheDir).catch((err: unknown) => ({
+    const estimate = await estimateReplica(db, id).catch((err: unknown) => ({
       bytes: null,
       note: `not estimated: ${err instanceof Error ? err.message : String(err)}`,
     }));

@@ -84,9 +84,9 @@ export class HeldLease {
    * Whatever disk access an earlier owner left open (it crashed, or stalled past its lease and may wake up)
    * is ended before this owner touches the disks: its late writes then have nowhere to go.
    */
-  async fenceHypervisorAccess(guestCacheDir: string): Promise<void> {
+  async fenceHypervisorAccess(): Promise<void> {
     // An item whose VMs cannot be loaded fails its next step with the reason; nothing to fence here.
-    const ctx = await loadItemContext(this.db, this.lease.itemId, guestCacheDir).catch(() => null);
+    const ctx = await loadItemContext(this.db, this.lease.itemId).catch(() => null);
     if (!ctx) return;
     let ended = 0;
     for (const vm of [ctx.replicaVm, ctx.target]) {

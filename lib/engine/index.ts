@@ -1,12 +1,15 @@
-// The engine's public API: what server actions, route handlers, the worker and the command line use. Nothing
-// outside lib/engine reaches into its other files. Commands record intent in the database (one transaction
-// with the audit row) and then nudge the workers through the job queue; if the nudge is lost, the workers'
-// sweep finds the work within a few seconds anyway.
+// The engine's public face for everything that is not a worker: the command catalogue run in-process, the
+// plans, schemas, legality rules and shared types. Nothing here reaches the runner, a provider or the data
+// plane, so the web tier may import it; workers start from lib/engine/worker-main.ts instead.
+import { commandOf, type CommandName } from "@/lib/commands/catalog";
+import type { CommandActor, CommandServices } from "@/lib/commands/define";
+import type { FailbackReview } from "@/lib/commands/failback-commands";
+import { executeCommand } from "@/lib/commands/execute";
 import type { Db } from "@/lib/db/client";
+import { queueNudger } from "@/lib/queue/nudger";
 import { JobQueue } from "@/lib/queue/queue";
-import * as commands from "./commands";
-import { checkFailback, startFailback, type StartedFailback } from "./start-session";
-import type { EngineActor } from "./types";
+import type { CommandResult } from "./commands/item-commands";
+import type { StartedFailback } from "./start-session";
 
 export type {
   EngineActor,
@@ -17,12 +20,11 @@ export type {
   TargetKind,
 } from "./types";
 export { systemActor } from "./types";
-export type { CommandResult } from "./commands";
-export type { PreflightResult } from "./preflight";
+export type { CommandResult } from "./commands/item-commands";
+export type { PreflightResult } from "./preflight/checks";
+export type { HypervisorFacts, PreflightFactsSource } from "./preflight/facts";
 export type { StartedFailback } from "./start-session";
 export { startFailbackSchema } from "./start-session";
-export { startWorker, type Worker, type WorkerOptions } from "./worker";
-export { engineSettingsFromConfig, type EngineSettings } from "./settings";
 export { snapshotNames } from "./names";
 export {
   stepsOf,
@@ -34,14 +36,18 @@ export {
   type PlanOptions,
 } from "./plans";
 export { resolveSwitchTime } from "./switch-time";
-export { estimateReplica, refreshEstimates, type DataEstimate } from "./estimate";
 
 export interface EngineOptions {
   db: Db;
   databaseUrl: string;
-  guestCacheDir: string;
+  /** How this process learns hypervisor facts: the web tier asks a worker; tests collect them in-process. */
+  services: CommandServices;
 }
 
+/**
+ * Runs catalogue commands in this process on behalf of an actor (tests, the lab, the engine itself). The
+ * dashboard and the API reach the same commands through their own wrappers, which check permissions first.
+ */
 export class Engine {
   private readonly queue: JobQueue;
 
@@ -49,61 +55,55 @@ export class Engine {
     this.queue = new JobQueue({ databaseUrl: options.databaseUrl, supervise: false });
   }
 
-  /** Validates and pre-flights a request without starting anything (the wizard's review step). */
-  async check(raw: unknown) {
-    const { runAt, preflight, fields, code } = await checkFailback(this.options.db, raw, this.options.guestCacheDir);
-    return { ok: code === null, code, fieldErrors: fields, runAt, preflight };
+  async run<R>(name: CommandName, actor: CommandActor, input: unknown): Promise<R> {
+    const { db, services } = this.options;
+    const { result } = await executeCommand<R>(commandOf(name), input, {
+      db,
+      actor,
+      via: "engine",
+      services,
+      nudger: queueNudger(this.queue),
+    });
+    return result;
   }
 
-  async start(actor: EngineActor, raw: unknown): Promise<StartedFailback> {
-    const started = await startFailback(this.options.db, actor, raw, this.options.guestCacheDir);
-    await this.nudge(started.itemIds);
-    if (started.scheduleId && started.runAt)
-      await this.queue.sendSchedule(started.scheduleId, started.runAt).catch(() => {});
-    return started;
+  check(actor: CommandActor, request: unknown): Promise<FailbackReview> {
+    return this.run("check", actor, request);
   }
 
-  switchNow(actor: EngineActor, sessionId: string, itemId?: string) {
-    return this.after(commands.switchNow(this.options.db, actor, sessionId, itemId));
+  start(actor: CommandActor, request: unknown): Promise<StartedFailback> {
+    return this.run("start", actor, request);
   }
 
-  changeSwitchTime(actor: EngineActor, sessionId: string, local: string, timeZone: string) {
-    return this.after(commands.changeSwitchTime(this.options.db, actor, sessionId, local, timeZone));
+  switchNow(actor: CommandActor, sessionId: string, itemId?: string): Promise<CommandResult> {
+    return this.run("switch-now", actor, { sessionId, itemId });
   }
 
-  cancelSchedule(actor: EngineActor, sessionId: string) {
-    return this.after(commands.cancelSchedule(this.options.db, actor, sessionId));
+  changeSwitchTime(actor: CommandActor, sessionId: string, local: string, timeZone: string): Promise<CommandResult> {
+    return this.run("reschedule", actor, { sessionId, local, timeZone });
   }
 
-  commit(actor: EngineActor, sessionId: string, itemId?: string) {
-    return this.after(commands.commit(this.options.db, actor, sessionId, itemId));
+  cancelSchedule(actor: CommandActor, sessionId: string): Promise<CommandResult> {
+    return this.run("cancel-schedule", actor, { sessionId });
   }
 
-  undo(actor: EngineActor, sessionId: string, itemId?: string) {
-    return this.after(commands.undo(this.options.db, actor, sessionId, itemId));
+  commit(actor: CommandActor, sessionId: string, itemId?: string): Promise<CommandResult> {
+    return this.run("commit", actor, { sessionId, itemId });
   }
 
-  cancel(actor: EngineActor, sessionId: string, itemId?: string) {
-    return this.after(commands.cancel(this.options.db, actor, sessionId, itemId));
+  undo(actor: CommandActor, sessionId: string, itemId?: string): Promise<CommandResult> {
+    return this.run("undo", actor, { sessionId, itemId });
   }
 
-  retry(actor: EngineActor, sessionId: string, itemId?: string) {
-    return this.after(commands.retry(this.options.db, actor, sessionId, itemId));
+  cancel(actor: CommandActor, sessionId: string, itemId?: string): Promise<CommandResult> {
+    return this.run("cancel", actor, { sessionId, itemId });
+  }
+
+  retry(actor: CommandActor, sessionId: string, itemId?: string): Promise<CommandResult> {
+    return this.run("retry", actor, { sessionId, itemId });
   }
 
   async close(): Promise<void> {
     await this.queue.stop();
-  }
-
-  private async after(pending: Promise<commands.CommandResult>): Promise<commands.CommandResult> {
-    const result = await pending;
-    await this.nudge(result.itemIds);
-    if (result.schedule) await this.queue.sendSchedule(result.schedule.id, result.schedule.runAt).catch(() => {});
-    return result;
-  }
-
-  /** Best effort: the rows are already committed, and the workers' sweep picks up anything not nudged. */
-  private async nudge(itemIds: string[]): Promise<void> {
-    for (const id of itemIds) await this.queue.sendItem(id).catch(() => {});
   }
 }

@@ -6,6 +6,7 @@ export type StepPhase = (typeof stepPhases)[number];
 export type TargetKind = (typeof targetKinds)[number];
 
 export const stepKinds = [
+  "preflight_again",
   "power_off_production",
   "create_vm_at_new_location",
   "create_working_snapshot",
@@ -52,9 +53,19 @@ export interface PlanOptions {
   powerOnAfter: boolean;
 }
 
+/**
+ * Phase 1 begins by checking again, in the worker and on fresh facts from the hosts, what the start checked:
+ * the hosts may have changed between the request and the moment a worker takes it up.
+ */
+const preflightAgain: PlannedStep = {
+  kind: "preflight_again",
+  title: "Check the hosts again (pre-flight on fresh facts)",
+};
+
 export function phase1Plan(options: PlanOptions): PlannedStep[] {
   if (options.target === "new_location") {
     return [
+      preflightAgain,
       {
         kind: "create_vm_at_new_location",
         title: "Create the VM at the new location from the replica's configuration",
@@ -79,6 +90,7 @@ export function phase1Plan(options: PlanOptions): PlannedStep[] {
     ];
   }
   return [
+    preflightAgain,
     { kind: "power_off_production", title: "Power off the production VM if it runs" },
     {
       kind: "create_working_snapshot",

@@ -47,7 +47,7 @@ export async function runItem(deps: RunnerDeps, itemId: string): Promise<void> {
 
 /** The loop: re-reads the item each turn and does the one thing its state and plan call for next. */
 async function drive(deps: RunnerDeps, held: HeldLease): Promise<void> {
-  await held.fenceHypervisorAccess(deps.settings.guestCacheDir);
+  await held.fenceHypervisorAccess();
   for (;;) {
     const item = await loadItem(deps.db, held.lease.itemId);
     if (terminalStates.includes(item.state) || item.state === "needs_attention") return;

@@ -1,14 +1,15 @@
-// Starting a failback: validate (typed field errors), pre-flight every replica, then write the session, its
-// items, the schedule, the events and the audit row in one transaction. Workers pick the items up from there.
+// Starting a failback: the request's schema, the pre-flight of every replica (from the database and the
+// hypervisor facts a worker collected), then the session, its items, the schedule and the events, written in the
+// caller's transaction (the catalogue's, which adds the audit row). Workers pick the items up from there.
 import { z } from "zod";
-import type { Db } from "@/lib/db/client";
-import { appendAudit } from "@/lib/db/queries/audit";
+import type { DbOrTx, Tx } from "@/lib/db/client";
 import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schema";
-import { AppError, fieldErrorsOf, type FieldErrors } from "@/lib/errors";
+import { AppError, type FieldErrors } from "@/lib/errors";
 import { appendEvent } from "@/lib/events/events";
-import { preflightItem, type PreflightResult } from "./preflight";
+import { preflightItem, type PreflightResult } from "./preflight/checks";
+import { noFacts, type PreflightFactsSource } from "./preflight/facts";
 import { resolveSwitchTime, switchTimeErrorField } from "./switch-time";
-import type { EngineActor, StartFailbackRequest } from "./types";
+import type { EngineActor } from "./types";
 
 const uuid = z.uuid({ message: "must be an id" });
 
@@ -64,6 +65,8 @@ export const startFailbackSchema = z
       ctx.addIssue({ code: "custom", path: ["switchAt"], message: "Choose the switch time and its time zone." });
   });
 
+export type StartFailbackInput = z.infer<typeof startFailbackSchema>;
+
 export interface StartedFailback {
   sessionId: string;
   itemIds: string[];
@@ -72,15 +75,37 @@ export interface StartedFailback {
   preflight: PreflightResult[];
 }
 
-function validationError(error: z.ZodError): AppError {
-  return new AppError("VALIDATION", "Some of the failback settings are not valid.", fieldErrorsOf(error));
+export interface CheckedFailback {
+  runAt: Date | null;
+  preflight: PreflightResult[];
+  /** Why it cannot start, by field (items.0.replicaId, switchAt.local, …). */
+  fields: FieldErrors;
+  /** The first refusal's code, or null when it can start. */
+  code: AppError["code"] | null;
 }
 
-/** Checks a request without starting anything (the wizard's review step). */
-export async function checkFailback(db: Db, raw: unknown, guestCacheDir: string, now = new Date()) {
-  const parsed = startFailbackSchema.safeParse(raw);
-  if (!parsed.success) throw validationError(parsed.error);
-  const request = parsed.data as StartFailbackRequest & typeof parsed.data;
+/**
+ * Checks a validated request without starting anything (the wizard's review step, and start itself): first from
+ * the database alone; then, for the VMs that pass, with the hypervisor facts `facts` collects (a worker, asked
+ * by the web tier) — so a request refused by the database never waits for a worker.
+ */
+export async function checkFailback(
+  db: DbOrTx,
+  request: StartFailbackInput,
+  facts: PreflightFactsSource,
+  now = new Date(),
+): Promise<CheckedFailback> {
+  const preflight: PreflightResult[] = [];
+  for (const [i, item] of request.items.entries()) {
+    preflight.push(await preflightItem(db, item, i, request.quickRollback, null));
+  }
+  const passing = request.items.flatMap((item, i) => (preflight[i]?.ok ? [{ item, i }] : []));
+  if (passing.length > 0) {
+    const collected = await facts(passing.map((p) => p.item));
+    for (const [n, { item, i }] of passing.entries()) {
+      preflight[i] = await preflightItem(db, item, i, request.quickRollback, collected[n] ?? noFacts);
+    }
+  }
   const fields: FieldErrors = {};
   let code: AppError["code"] | null = null;
   let runAt: Date | null = null;
@@ -91,114 +116,101 @@ export async function checkFailback(db: Db, raw: unknown, guestCacheDir: string,
       code = "VALIDATION";
     } else runAt = resolved.instant;
   }
-  const preflight: PreflightResult[] = [];
-  for (const [i, item] of request.items.entries()) {
-    const result = await preflightItem(db, item, i, request.quickRollback, guestCacheDir);
-    preflight.push(result);
+  for (const result of preflight) {
     for (const refusal of result.refusals) {
       (fields[refusal.field] ??= []).push(refusal.message);
       code ??= refusal.code;
     }
   }
-  return { request, runAt, preflight, fields, code };
+  return { runAt, preflight, fields, code };
 }
 
-export async function startFailback(
-  db: Db,
+/** Refuses a request whose check found a reason, with every field's message. */
+export function refuseUnlessStartable(checked: CheckedFailback): void {
+  if (!checked.code) return;
+  const first = Object.values(checked.fields)[0]?.[0] ?? "The failback cannot start.";
+  throw new AppError(checked.code, first, checked.fields);
+}
+
+/** Writes the session, its items and schedule, and their events, in the caller's transaction. */
+export async function recordFailback(
+  tx: Tx,
   actor: EngineActor,
-  raw: unknown,
-  guestCacheDir: string,
+  request: StartFailbackInput,
+  checked: CheckedFailback,
 ): Promise<StartedFailback> {
-  const { request, runAt, preflight, fields, code } = await checkFailback(db, raw, guestCacheDir);
-  if (code) {
-    const first = Object.values(fields)[0]?.[0] ?? "The failback cannot start.";
-    throw new AppError(code, first, fields);
-  }
   try {
-    return await db.transaction(async (tx) => {
-      const [session] = await tx
-        .insert(failbackSessions)
-        .values({
-          switchMode: request.switchMode,
-          quickRollback: request.quickRollback,
-          powerOnAfter: request.powerOnAfter,
-          shutdownTimeoutSeconds: request.shutdownTimeoutSeconds ?? 900,
-          reason: request.reason ?? "",
-          createdBy: actor.userId,
-        })
-        .returning();
-      if (!session) throw new Error("session insert returned nothing");
-      const itemIds: string[] = [];
-      for (const [i, item] of request.items.entries()) {
-        const check = preflight[i] as PreflightResult;
-        const [row] = await tx
-          .insert(failbackItems)
-          .values({
-            sessionId: session.id,
-            replicaId: item.replicaId,
-            targetKind: item.target,
-            targetVmId: check.targetVmId,
-            targetOptions: item.newLocation ? { ...item.newLocation } : {},
-            originalSourceVmId: check.sourceVmId,
-          })
-          .returning({ id: failbackItems.id });
-        itemIds.push((row as { id: string }).id);
-        for (const warning of check.warnings) {
-          await appendEvent(tx, {
-            sessionId: session.id,
-            itemId: (row as { id: string }).id,
-            type: "preflight.warning",
-            level: "warning",
-            payload: { message: warning },
-          });
-        }
-      }
-      let scheduleId: string | null = null;
-      if (runAt && request.switchAt) {
-        const [schedule] = await tx
-          .insert(switchSchedules)
-          .values({ sessionId: session.id, runAt, timeZone: request.switchAt.timeZone, createdBy: actor.userId })
-          .returning({ id: switchSchedules.id });
-        scheduleId = (schedule as { id: string }).id;
-      }
-      await appendEvent(tx, {
-        sessionId: session.id,
-        type: "session.created",
-        payload: {
-          by: actor.label,
-          items: itemIds.length,
-          switchMode: request.switchMode,
-          runAt: runAt?.toISOString() ?? null,
-          timeZone: request.switchAt?.timeZone ?? null,
-        },
-      });
-      await appendAudit(tx, {
-        actorUserId: actor.userId,
-        actorLabel: actor.label,
-        action: "failback.start",
-        outcome: "ok",
-        targetType: "failback_session",
-        targetId: session.id,
-        reason: request.reason || null,
-        clientIp: actor.clientIp ?? null,
-        userAgent: actor.userAgent ?? null,
-        details: {
-          replicas: request.items.map((i) => i.replicaId),
-          targets: request.items.map((i) => i.target),
-          quickRollback: request.quickRollback,
-          switchMode: request.switchMode,
-          runAt: runAt?.toISOString() ?? null,
-          timeZone: request.switchAt?.timeZone ?? null,
-          powerOnAfter: request.powerOnAfter,
-        },
-      });
-      return { sessionId: session.id, itemIds, scheduleId, runAt, preflight };
-    });
+    return await insertSession(tx, actor, request, checked);
   } catch (err) {
     // Two starts racing for the same replica: the unique "one live item per replica" index decides.
-    if ((err as { code?: string }).code === "23505" || (err as { cause?: { code?: string } }).cause?.code === "23505") {
-      throw new AppError("CONFLICT", "A replica of this request is already in a failback session.");
-    }
+    const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+    if (code === "23505") throw new AppError("CONFLICT", "A replica of this request is already in a failback session.");
     throw err;
   }
+}
+
+async function insertSession(
+  tx: Tx,
+  actor: EngineActor,
+  request: StartFailbackInput,
+  { runAt, preflight }: CheckedFailback,
+): Promise<StartedFailback> {
+  const [session] = await tx
+    .insert(failbackSessions)
+    .values({
+      switchMode: request.switchMode,
+      quickRollback: request.quickRollback,
+      powerOnAfter: request.powerOnAfter,
+      shutdownTimeoutSeconds: request.shutdownTimeoutSeconds,
+      reason: request.reason,
+      createdBy: actor.userId,
+    })
+    .returning();
+  if (!session) throw new Error("session insert returned nothing");
+  const itemIds: string[] = [];
+  for (const [i, item] of request.items.entries()) {
+    const check = preflight[i] as PreflightResult;
+    const [row] = await tx
+      .insert(failbackItems)
+      .values({
+        sessionId: session.id,
+        replicaId: item.replicaId,
+        targetKind: item.target,
+        targetVmId: check.targetVmId,
+        targetOptions: item.newLocation ? { ...item.newLocation } : {},
+        originalSourceVmId: check.sourceVmId,
+      })
+      .returning({ id: failbackItems.id });
+    const itemId = (row as { id: string }).id;
+    itemIds.push(itemId);
+    for (const warning of check.warnings) {
+      await appendEvent(tx, {
+        sessionId: session.id,
+        itemId,
+        type: "preflight.warning",
+        level: "warning",
+        payload: { message: warning },
+      });
+    }
+  }
+  let scheduleId: string | null = null;
+  if (runAt && request.switchAt) {
+    const [schedule] = await tx
+      .insert(switchSchedules)
+      .values({ sessionId: session.id, runAt, timeZone: request.switchAt.timeZone, createdBy: actor.userId })
+      .returning({ id: switchSchedules.id });
+    scheduleId = (schedule as { id: string }).id;
+  }
+  await appendEvent(tx, {
+    sessionId: session.id,
+    type: "session.created",
+    payload: {
+      by: actor.label,
+      items: itemIds.length,
+      switchMode: request.switchMode,
+      runAt: runAt?.toISOString() ?? null,
+      timeZone: request.switchAt?.timeZone ?? null,
+    },
+  });
+  return { sessionId: session.id, itemIds, scheduleId, runAt, preflight };
 }

@@ -74,6 +74,7 @@ export async function runStep(
       checkpoint,
       attempt,
       settings,
+      db: deps.db,
       signal: held.signal,
       saveCheckpoint: async (cp: Checkpoint) => {
         checkpoint = cp;
@@ -94,7 +95,7 @@ export async function runStep(
       // A worker that stalled (stopped, swapped out) since the step was marked running must not cause the
       // side effect if its lease went meanwhile: check it once more right before.
       await held.tx(async () => {});
-      const ctx = await loadItemContext(deps.db, item.id, settings.guestCacheDir).catch((err: unknown) => {
+      const ctx = await loadItemContext(deps.db, item.id).catch((err: unknown) => {
         // The inventory no longer describes the item's VMs (removed or broken): retrying cannot help.
         throw new PermanentStepError(
           `the item's VMs cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,

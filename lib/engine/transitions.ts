@@ -1,9 +1,7 @@
 // The item state machine of failback-behaviour.md as a pure function: no I/O, so every legal and illegal move
 // is tested directly. The runner persists each transition in the same transaction as the step that caused it.
 import type { ItemState } from "@/lib/db/schema";
-
-/** What operators ask for. */
-export type Command = "switch" | "commit" | "undo" | "cancel" | "retry";
+import { AppError } from "@/lib/errors";
 
 /** What the runner reports when a plan finishes or fails. */
 export type EngineEvent =
@@ -19,13 +17,13 @@ export type EngineEvent =
 export type PlanName =
   "phase1" | "phase2" | "commit" | "undo_after_switch" | "undo_before_switch" | "cancel_phase1" | "retry";
 
-export class InvalidTransitionError extends Error {
-  readonly code = "INVALID_STATE";
-  constructor(
-    public readonly from: ItemState,
-    public readonly attempted: Command | EngineEvent,
-  ) {
-    super(`Not possible while the item is ${from.replace(/_/g, " ")}: ${attempted.replace(/_/g, " ")}.`);
+/**
+ * A move the state machine does not allow: an operator command refused for the item's state, or an engine
+ * event that does not fit it. One of the typed errors (INVALID_STATE), so every surface answers it the same way.
+ */
+export class InvalidTransitionError extends AppError {
+  constructor(message: string) {
+    super("INVALID_STATE", message);
     this.name = "InvalidTransitionError";
   }
 }
@@ -50,37 +48,12 @@ const eventTargets: Record<EngineEvent, Partial<Record<ItemState, ItemState>>> =
 
 export function itemStateAfter(state: ItemState, event: EngineEvent): ItemState {
   const next = eventTargets[event][state];
-  if (!next) throw new InvalidTransitionError(state, event);
-  return next;
-}
-
-/**
- * Which plan an operator command starts from a state, or a typed refusal. `stoppedIn` is where a
- * needs_attention item stopped (phase1 or switching), which decides what undo and cancel mean there.
- */
-export function planForCommand(state: ItemState, command: Command, stoppedIn?: "phase1" | "switching"): PlanName {
-  switch (command) {
-    case "switch":
-      if (state === "ready_to_switch") return "phase2";
-      break;
-    case "commit":
-      if (state === "switched") return "commit";
-      break;
-    case "undo":
-      if (state === "switched") return "undo_after_switch";
-      if (state === "ready_to_switch") return "undo_before_switch";
-      // Undo is possible from any point before commit, including an item stopped mid-switch.
-      if (state === "needs_attention") return stoppedIn === "phase1" ? "cancel_phase1" : "undo_after_switch";
-      break;
-    case "cancel":
-      if (state === "pending" || state === "phase1") return "cancel_phase1";
-      if (state === "needs_attention" && stoppedIn === "phase1") return "cancel_phase1";
-      break;
-    case "retry":
-      if (state === "needs_attention") return "retry";
-      break;
+  if (!next) {
+    throw new InvalidTransitionError(
+      `Not possible while the item is ${state.replace(/_/g, " ")}: ${event.replace(/_/g, " ")}.`,
+    );
   }
-  throw new InvalidTransitionError(state, command);
+  return next;
 }
 
 /** The session's state summarises its items: the least advanced live item leads; attention wins. */

@@ -8,11 +8,15 @@ import type { Db } from "@/lib/db/client";
 import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schema";
 import { appendEvent } from "@/lib/events/events";
 import { JobQueue } from "@/lib/queue/queue";
-import { fireSchedule } from "./commands";
+import { serveWorkerRequests } from "@/lib/worker-requests/serve";
+import { fireSchedule } from "./commands/fire-schedule";
 import { refreshEstimates } from "./estimate";
 import { loadVmOnHost } from "./context";
+import { collectPreflightFacts } from "./preflight/collect-facts";
+import { configureProviders } from "./providers";
 import { runItem, type RunnerDeps } from "./runner";
 import type { EngineSettings } from "./settings";
+import { ENGINE_WORKER_SENTINEL } from "./worker-sentinel";
 
 const ESTIMATE_EVERY_MS = 15_000;
 const ESTIMATE_MAX_AGE_MS = 60_000;
@@ -37,9 +41,18 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { db, settings } = options;
   const log = options.log ?? ((line: string) => console.log(`[worker] ${line}`));
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString("hex")}`;
+  // The hypervisors are driven from here, and only from workers: the providers learn their settings once.
+  configureProviders({ guestCacheDir: settings.guestCacheDir });
   const queue = new JobQueue({ databaseUrl: options.databaseUrl, pollSeconds: settings.pollSeconds });
   await queue.start();
-  await reconcileHypervisors(db, settings.guestCacheDir, log);
+  await reconcileHypervisors(db, log);
+  // Questions of the web tier, which never drives a hypervisor itself.
+  const requests = await serveWorkerRequests({
+    databaseUrl: options.databaseUrl,
+    owner,
+    log,
+    handlers: { "preflight.facts": ({ items }) => collectPreflightFacts(db, items) },
+  });
 
   const running = new Set<string>();
   const deps: RunnerDeps = { db, settings, owner, afterEffect: options.afterEffect, beforeStep: options.beforeStep };
@@ -85,7 +98,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const estimate = async () => {
     if (estimating) return;
     estimating = true;
-    await refreshEstimates(db, settings.guestCacheDir, { maxAgeMs: ESTIMATE_MAX_AGE_MS, limit: 10 })
+    await refreshEstimates(db, { maxAgeMs: ESTIMATE_MAX_AGE_MS, limit: 10 })
       .catch((err: unknown) => log(`estimates: ${err instanceof Error ? err.message : String(err)}`))
       .finally(() => (estimating = false));
   };
@@ -96,7 +109,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   await sweep();
   const sweepEvery = Math.max(500, Math.min(settings.pollSeconds * 2000, settings.leaseMs / 2));
   const timer = setInterval(() => void sweep(), sweepEvery);
-  log(`worker ${owner} started (concurrency ${settings.concurrency}, lease ${settings.leaseMs / 1000} s)`);
+  log(
+    `worker ${owner} started (concurrency ${settings.concurrency}, lease ${settings.leaseMs / 1000} s) [${ENGINE_WORKER_SENTINEL}]`,
+  );
 
   return {
     owner,
@@ -104,6 +119,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     stop: async () => {
       clearInterval(timer);
       clearInterval(estimateTimer);
+      await requests.stop();
       await queue.stop();
     },
   };
@@ -140,7 +156,7 @@ export async function itemsNeedingWork(db: Db): Promise<string[]> {
  * Start-up reconciliation: every VM of a live failback is brought back in line with what the database and the
  * provider's own records say (half-made or half-removed snapshots finished or cleaned, never duplicated).
  */
-async function reconcileHypervisors(db: Db, guestCacheDir: string, log: (line: string) => void): Promise<void> {
+async function reconcileHypervisors(db: Db, log: (line: string) => void): Promise<void> {
   const live = await db
     .select({
       id: failbackItems.id,
@@ -154,7 +170,7 @@ async function reconcileHypervisors(db: Db, guestCacheDir: string, log: (line: s
     for (const vmId of [item.replicaVmId, item.targetVmId]) {
       if (!vmId) continue;
       try {
-        const vm = await loadVmOnHost(db, vmId, guestCacheDir);
+        const vm = await loadVmOnHost(db, vmId);
         const report = await vm.provider.reconcile?.(vm.ext);
         if (report && (report.actions.length || report.problems.length)) {
           log(`reconciled ${vm.vm.name}: ${[...report.actions, ...report.problems].join("; ")}`);

@@ -8,7 +8,7 @@ import { LocalTime } from "@/components/ui/local-time";
 import { NotPermitted } from "@/components/ui/not-permitted";
 import { PageHeader } from "@/components/ui/page-header";
 import { formatInZone, knownTimeZones, toLocalInputValue } from "@/components/ui/zoned-time";
-import { cancelSchedule } from "@/lib/actions/failback/cancel-schedule";
+import { commandAction } from "@/lib/actions/command-action";
 import { actorWithPermission } from "@/lib/auth/page-guard";
 import { can } from "@/lib/auth/permissions";
 import { db } from "@/lib/db/client";
@@ -71,7 +71,7 @@ export default async function SchedulesPage() {
                   </div>
                   {canChange ? (
                     <ConfirmAction
-                      action={cancelSchedule}
+                      action={commandAction("cancel-schedule")}
                       fields={{ sessionId: s.sessionId }}
                       label="Cancel schedule"
                       title="Cancel the scheduled switch?"

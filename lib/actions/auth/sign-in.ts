@@ -2,7 +2,7 @@
 
 import { AuthError } from "next-auth";
 import { signIn } from "@/lib/auth/auth";
-import { inputToObject } from "@/lib/actions/define-action";
+import { inputToObject } from "@/lib/actions/form-input";
 import { fieldErrorsOf } from "@/lib/errors";
 import type { ActionResult } from "@/lib/errors";
 import { signInInput } from "@/lib/validation/users";

@@ -1,7 +1,15 @@
 // The API's route modules, loaded for integration tests after DATABASE_URL points at the run's database (the
 // routes read it through lib/config, once, on first use).
 import { inject } from "vitest";
+import { allCommands } from "@/lib/commands/catalog";
 import type { Handler } from "./fixtures";
+
+/** The catalogue's commands on one session (POST /api/v1/sessions/{id}/<name>), by name. */
+export const sessionCommandNames = allCommands()
+  .filter((command) => command.http?.path.startsWith("/sessions/{sessionId}/"))
+  .map((command) => command.name);
+export type SessionCommandName =
+  "switch-now" | "reschedule" | "cancel-schedule" | "commit" | "undo" | "cancel" | "retry";
 
 export async function loadApiRoutes() {
   process.env.DATABASE_URL = inject("databaseUrl");
@@ -12,7 +20,7 @@ export async function loadApiRoutes() {
   const sessions = await import("@/app/api/v1/sessions/route");
   const session = await import("@/app/api/v1/sessions/[id]/route");
   const events = await import("@/app/api/v1/sessions/[id]/events/route");
-  const actions = {
+  const actions: Record<SessionCommandName, Handler> = {
     "switch-now": handler((await import("@/app/api/v1/sessions/[id]/switch-now/route")).POST),
     reschedule: handler((await import("@/app/api/v1/sessions/[id]/reschedule/route")).POST),
     "cancel-schedule": handler((await import("@/app/api/v1/sessions/[id]/cancel-schedule/route")).POST),
@@ -37,11 +45,9 @@ export type ApiRoutes = Awaited<ReturnType<typeof loadApiRoutes>>;
 
 /** Closes what the routes opened in this test process (database pool, job queue, event listener). */
 export async function closeApiResources(): Promise<void> {
-  const { engine } = await import("@/lib/server/engine-instance");
+  const { closeWebQueue } = await import("@/lib/server/engine-instance");
   const { database } = await import("@/lib/db/client");
-  await engine()
-    .close()
-    .catch(() => {});
+  await closeWebQueue().catch(() => {});
   const listener = (
     globalThis as unknown as {
       failbackEventListener?: Promise<{ sql: { end(o: { timeout: number }): Promise<void> } }>;

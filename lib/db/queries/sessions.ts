@@ -87,6 +87,8 @@ export interface SessionItemDetail {
   replicaId: string;
   state: ItemState;
   activePlan: string | null;
+  /** needs_attention: where the VM stopped (phase 1, or at or after the switch). */
+  resumeState: ItemState | null;
   attentionReason: string | null;
   targetKind: (typeof failbackItems.$inferSelect)["targetKind"];
   targetVmName: string | null;
@@ -159,6 +161,7 @@ export async function getSessionDetail(db: DbOrTx, sessionId: string): Promise<S
       replicaId: r.item.replicaId,
       state: r.item.state,
       activePlan: r.item.activePlan,
+      resumeState: r.item.resumeState,
       attentionReason: r.item.attentionReason,
       targetKind: r.item.targetKind,
       targetVmName: r.targetVmName,

@@ -1,5 +1,6 @@
 // Step kind → implementation.
 import type { StepKind } from "../plans";
+import { preflightAgain } from "./preflight";
 import { powerOffProduction, powerOnProduction, powerOnReplica, shutdownReplica } from "./power";
 import { keepRestorePoint, markReplicaState, restoreIdentity, stopTransfer, swapIdentity } from "./records";
 import {
@@ -16,6 +17,7 @@ import { calculateDifference, transferChangesSincePhase1, transferPhase1 } from 
 import { verifyProduction } from "./verify";
 
 export const stepImpls: Record<StepKind, StepImpl> = {
+  preflight_again: preflightAgain,
   power_off_production: powerOffProduction,
   create_vm_at_new_location: createVmAtNewLocation,
   create_working_snapshot: createWorkingSnapshot,

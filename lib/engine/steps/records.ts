@@ -71,14 +71,12 @@ export const keepRestorePoint: StepImpl = async ({ ctx }) => {
         .from(restorePoints)
         .where(eq(restorePoints.replicaId, ctx.replica.id));
       const seq = (row?.seq ?? 0) + 1;
-      await tx
-        .insert(restorePoints)
-        .values({
-          replicaId: ctx.replica.id,
-          seq,
-          kind: "failback",
-          locator: { layer: ctx.names.protect2, session: ctx.session.id },
-        });
+      await tx.insert(restorePoints).values({
+        replicaId: ctx.replica.id,
+        seq,
+        kind: "failback",
+        locator: { layer: ctx.names.protect2, session: ctx.session.id },
+      });
     },
   };
 };

@@ -1,6 +1,6 @@
 // What a step implementation is given and returns. Steps are idempotent ensures: a step re-run after a crash
 // (before or after its side effect, before its database commit) finds its own work and does nothing twice.
-import type { Tx } from "@/lib/db/client";
+import type { Db, Tx } from "@/lib/db/client";
 import type { EventLevel, ProgressReport, StepDetail, StepNoteBody, StepNoteType } from "@/lib/events/catalog";
 import type { ItemContext } from "../context";
 import type { PlannedStep, StepKind } from "../plans";
@@ -16,6 +16,8 @@ export interface StepRun {
   /** 1 for the first attempt of this run of the step. */
   attempt: number;
   settings: EngineSettings;
+  /** For reading the inventory (a step's own writes go through `inTx`, fenced by the lease). */
+  db: Db;
   /** Aborted when the lease is lost or a cancel was asked for: stop at the next safe point. */
   signal: AbortSignal;
   /** Persists this step's checkpoint (fenced: refused once the lease is lost). */

@@ -3,7 +3,8 @@
 import { inject } from "vitest";
 import type { Database } from "@/lib/db/client";
 import type { LabVm } from "@/lib/lab/estate";
-import { Engine, startWorker, type EngineSettings, type Worker, type WorkerOptions } from "../index";
+import { Engine } from "../index";
+import { inProcessServices, startWorker, type EngineSettings, type Worker, type WorkerOptions } from "../worker-main";
 import { createTestLab, testEngineSettings, type TestLab } from "./harness";
 
 export interface TestEngine {
@@ -25,7 +26,7 @@ export async function startTestEngine(
   const engine = new Engine({
     db: database.db,
     databaseUrl: inject("databaseUrl"),
-    guestCacheDir: settings.guestCacheDir,
+    services: inProcessServices(database.db),
   });
   let worker: Worker | undefined;
   const close = async () => {

@@ -10,19 +10,24 @@ import { actorWithPermission } from "@/lib/auth/page-guard";
 import { db } from "@/lib/db/client";
 import { listFailbackTargetChoices, replicasForWizard } from "@/lib/db/queries/replicas";
 import type { PreflightResult } from "@/lib/engine";
-import { engine } from "@/lib/server/engine-instance";
+import { checkFailback, startFailbackSchema } from "@/lib/engine/start-session";
+import { webServices } from "@/lib/server/engine-instance";
 
 export const metadata: Metadata = { title: "Start a failback" };
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The first pre-flight, with every replica going to its original VM: tells which may use quick rollback and which are refused outright. */
+/**
+ * The first pre-flight, with every replica going to its original VM: tells which may use quick rollback and
+ * which are refused outright. The hypervisors' side of it comes from a worker.
+ */
 async function firstPreflight(ids: string[]): Promise<PreflightResult[]> {
   try {
-    const checked = await engine().check({
+    const request = startFailbackSchema.parse({
       items: ids.map((replicaId) => ({ replicaId, target: "original" })),
       switchMode: "manual",
     });
+    const checked = await checkFailback(db(), request, webServices().preflightFacts);
     return checked.preflight;
   } catch (err) {
     console.error("[wizard] first pre-flight failed", err);

@@ -48,6 +48,7 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
     commit: can(actor.role, "failback.commit"),
     undo: can(actor.role, "failback.undo"),
     cancel: can(actor.role, "failback.cancel"),
+    retry: can(actor.role, "failback.retry"),
     schedule: can(actor.role, "schedule.write"),
   };
   const vmNames = Object.fromEntries(items.map((i) => [i.id, i.sourceVmName]));

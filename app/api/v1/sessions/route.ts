@@ -1,13 +1,12 @@
-// GET /api/v1/sessions — failback sessions, newest first; POST /api/v1/sessions — start a failback (the body
-// is the engine's start request: items, quickRollback, switchMode, switchAt, powerOnAfter, …).
-import { readJsonBody } from "@/lib/api/body";
+// GET /api/v1/sessions — failback sessions, newest first; POST /api/v1/sessions — the catalogue's "start"
+// command (the body is the start request: items, quickRollback, switchMode, switchAt, powerOnAfter, …).
+import { commandRoute } from "@/lib/api/command-route";
 import { queryOf, sessionListQuery } from "@/lib/api/inputs";
 import { jsonResponse } from "@/lib/api/json";
-import { engineActorOf } from "@/lib/api/principal";
 import { apiRoute } from "@/lib/api/route";
 import { validate } from "@/lib/api/validation";
 import { listSessions } from "@/lib/db/queries/sessions";
-import { engine } from "@/lib/server/engine-instance";
+import { commandOf } from "@/lib/commands/catalog";
 
 export const dynamic = "force-dynamic";
 
@@ -20,13 +19,4 @@ export const GET = apiRoute({
   },
 });
 
-export const POST = apiRoute({
-  operation: "failback.start",
-  permission: "failback.start",
-  async run({ request, principal }) {
-    const body = await readJsonBody(request);
-    // The engine validates (typed field errors), pre-flights every replica, then writes and audits.
-    const started = await engine().start(engineActorOf(principal), body);
-    return jsonResponse(started, 201, { Location: `/api/v1/sessions/${started.sessionId}` });
-  },
-});
+export const POST = commandRoute(commandOf("start"));

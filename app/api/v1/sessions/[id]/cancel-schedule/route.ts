@@ -1,6 +1,7 @@
-// POST /api/v1/sessions/{id}/cancel-schedule — see lib/api/session-actions.ts for its permission and body.
-import { sessionActionRoute } from "@/lib/api/session-actions";
+// POST /api/v1/sessions/{id}/cancel-schedule — the catalogue's "cancel-schedule" command (lib/commands/catalog.ts).
+import { commandRoute } from "@/lib/api/command-route";
+import { commandOf } from "@/lib/commands/catalog";
 
 export const dynamic = "force-dynamic";
 
-export const POST = sessionActionRoute("cancel-schedule");
+export const POST = commandRoute(commandOf("cancel-schedule"));

@@ -1,6 +1,7 @@
-// POST /api/v1/sessions/{id}/retry — see lib/api/session-actions.ts for its permission and body.
-import { sessionActionRoute } from "@/lib/api/session-actions";
+// POST /api/v1/sessions/{id}/retry — the catalogue's "retry" command (lib/commands/catalog.ts).
+import { commandRoute } from "@/lib/api/command-route";
+import { commandOf } from "@/lib/commands/catalog";
 
 export const dynamic = "force-dynamic";
 
-export const POST = sessionActionRoute("retry");
+export const POST = commandRoute(commandOf("retry"));

@@ -1,0 +1,65 @@
+// Carrying out a command of the catalogue, the same way whichever surface received it: validate (typed field
+// errors) → prepare (what must be known before the transaction, e.g. a worker's pre-flight facts) → run and
+// write its audit row in one transaction → hand the workers their work. Authentication and the permission
+// check (a denial audited under the same action) happen before this, in each surface's one wrapper.
+import type { z } from "zod";
+import type { Db } from "@/lib/db/client";
+import { appendAudit } from "@/lib/db/queries/audit";
+import { AppError, fieldErrorsOf } from "@/lib/errors";
+import type { AnyCommand, AuditNote, CommandActor, CommandServices, CommandVia, Nudge, Nudger } from "./define";
+
+export interface ExecuteOptions {
+  db: Db;
+  actor: CommandActor;
+  via: CommandVia;
+  services: CommandServices;
+  nudger: Nudger;
+}
+
+export function validateInput<S extends z.ZodType>(command: { input: S }, raw: unknown): z.infer<S> {
+  const parsed = command.input.safeParse(raw);
+  if (!parsed.success) {
+    throw new AppError("VALIDATION", "Some of the request's fields are not valid.", fieldErrorsOf(parsed.error));
+  }
+  return parsed.data;
+}
+
+export async function executeCommand<R>(
+  command: AnyCommand,
+  raw: unknown,
+  options: ExecuteOptions,
+): Promise<{ result: R; input: unknown }> {
+  const { db, actor, via } = options;
+  const input = validateInput(command, raw);
+  const prepared = command.prepare
+    ? await command.prepare({ db, actor, input, services: options.services })
+    : undefined;
+  const work: Nudge = {};
+  const result = await db.transaction(async (tx) => {
+    const note: AuditNote = {};
+    const value = await command.run({
+      tx,
+      actor,
+      input,
+      prepared,
+      audit: (n) => Object.assign(note, n),
+      nudge: (n) => Object.assign(work, n),
+    });
+    await appendAudit(tx, {
+      actorUserId: actor.userId,
+      actorLabel: actor.label,
+      action: command.audit,
+      outcome: "ok",
+      targetType: note.targetType ?? null,
+      targetId: note.targetId ?? null,
+      reason: note.reason ?? null,
+      details: { via, ...note.details },
+      clientIp: actor.clientIp ?? null,
+      userAgent: actor.userAgent ?? null,
+    });
+    return value as R;
+  });
+  // Best effort: the rows are committed, and the workers' sweep finds anything a lost nudge did not announce.
+  await options.nudger.nudge(work).catch(() => {});
+  return { result, input };
+}

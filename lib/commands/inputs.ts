@@ -1,0 +1,30 @@
+// Input schemas shared by several commands of the catalogue. Each command's schema holds every field it takes —
+// the API's path fields too — so the dashboard, the API and the command line validate with the very same one.
+import { z } from "zod";
+
+/** Forms send "" for "not given"; scripts leave the field out. */
+const blankIsAbsent = (value: unknown) => (value === "" || value === null ? undefined : value);
+
+export const sessionId = z.uuid({ error: "Unknown failback session." });
+
+/** switch-now, commit, undo, cancel, retry: the whole session, or one VM (item) of it. */
+export const itemCommandInput = z.strictObject({
+  sessionId,
+  itemId: z.preprocess(blankIsAbsent, z.uuid({ error: "Must be the id of a VM (item) of this session." }).optional()),
+});
+
+export const changeSwitchTimeInput = z.strictObject({
+  sessionId,
+  local: z
+    .string({ error: "A local date-time, YYYY-MM-DDTHH:mm." })
+    .trim()
+    .min(1, "Choose the new switch time (YYYY-MM-DDTHH:mm).")
+    .max(32, "A local date-time, YYYY-MM-DDTHH:mm."),
+  timeZone: z
+    .string({ error: "An IANA time zone such as Europe/Berlin." })
+    .trim()
+    .min(1, "Choose the time zone (an IANA zone such as Europe/Berlin).")
+    .max(64, "An IANA time zone such as Europe/Berlin."),
+});
+
+export const sessionOnlyInput = z.strictObject({ sessionId });
