@@ -8,6 +8,7 @@
 import type { DiskHandle, Region } from "@/lib/providers/types";
 import { chunkRegions, normalizeRegions, totalBytes } from "./regions";
 import { type WrittenRun, blockDigests, diffChunk } from "./block-diff";
+import { DATAPLANE_SENTINEL } from "./boundary-sentinel";
 import { alignToBlocks, blockCount, checkpointRanges } from "./block-geometry";
 import { BufferPool, type PooledRead, readPooled } from "./buffer-pool";
 import { Semaphore, forEachConcurrently, settleAll } from "./concurrency";
@@ -55,6 +56,8 @@ class DiskSync {
   private readonly writeSlots: Semaphore;
   private readonly pool: BufferPool;
   private readonly startedAt = performance.now();
+  /** Set on every sync, so no bundler can drop it while this class is bundled (see ./boundary-sentinel). */
+  readonly boundarySentinel = DATAPLANE_SENTINEL;
   /** Totals of finished ranges, earlier runs included: exactly what a checkpoint records. */
   private readonly committed: { bytesChanged: number; bytesSent: number };
   private readonly counters = {

@@ -19,6 +19,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { CacheLockTimeoutError, ensureCachedDir } from "./atomic-cache";
+import { GUEST_BUILDER_SENTINEL } from "./boundary-sentinel";
 import { buildCpio, type CpioEntry } from "./cpio";
 
 const execFileAsync = promisify(execFile);
@@ -97,6 +98,11 @@ export type GuestBuildErrorCode =
 
 export class GuestBuildError extends Error {
   override readonly name = "GuestBuildError";
+  /**
+   * Every build path can throw this class, so it stays wherever this module is bundled; a static keeps the
+   * sentinel (see ./boundary-sentinel) off the error objects themselves, which are logged and reported.
+   */
+  static readonly boundarySentinel = GUEST_BUILDER_SENTINEL;
   constructor(
     readonly code: GuestBuildErrorCode,
     message: string,

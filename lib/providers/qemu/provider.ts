@@ -14,6 +14,7 @@ import type {
   VmInfo,
   VmOverrides,
 } from "../types";
+import { QEMU_PROVIDER_SENTINEL } from "./boundary-sentinel";
 import { dirtyRegions, ensurePersistentBitmap, layerAllocatedRegions, listBitmaps, removeBitmap } from "./cbt";
 import { createVm, ensureVmLike, vmInfo, type NewVmConfig } from "./create-vm";
 import { openChainForRead, openChainForWrite } from "./disk-access";
@@ -41,6 +42,8 @@ const clusterBytes = 64 * 1024;
 
 export class QemuProvider implements Provider {
   readonly kind = "qemu" as const;
+  /** Set on every instance, so no bundler can drop it while this class is bundled (see ./boundary-sentinel). */
+  readonly boundarySentinel = QEMU_PROVIDER_SENTINEL;
   readonly site: Site;
 
   constructor(private readonly options: QemuProviderOptions) {

@@ -1,0 +1,3 @@
+// A string that marks the guest builder's code wherever it is bundled: the web bundle check
+// (scripts/check-web-bundle.ts) searches the built web app for it, which must never build or boot guests.
+export const GUEST_BUILDER_SENTINEL = "failback-boundary-sentinel:guest-builder";
