@@ -1,9 +1,11 @@
-// `npm test`: every check the project has, in order — lint, formatting, typecheck, unit and integration tests (vitest,
-// real PostgreSQL and QEMU), then end-to-end tests (Playwright in Debian Chromium against the product's server).
+// `npm test`: every check the project has, in order — lint, formatting, typecheck, the build and what its server
+// bundle holds, unit and integration tests (vitest, real PostgreSQL and QEMU), then end-to-end tests (Playwright
+// in Debian Chromium against the product's server).
 // Every stage runs even when an earlier one fails; the closing line sums up the tests.
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { ensureBuild } from "@/lib/server/ensure-build";
+import { describeTracingWarnings } from "@/lib/server/tracing-warnings";
 import { e2eRun } from "../e2e/support/run";
 import { formatFailure, playwrightFailures, readJson, tailOf, vitestFailures } from "./test-failures";
 
@@ -31,12 +33,14 @@ fs.mkdirSync("test-results/screens", { recursive: true });
 run("lint", bin("eslint"), ["--max-warnings=0", "."]);
 run("format", bin("prettier"), ["--check", "--log-level=warn", "."]);
 run("typecheck", bin("tsc"), ["--noEmit"]);
-// The start-command tests and Playwright serve the production build: make it current once, here.
-const built = (() => {
+// The start-command tests and Playwright serve the production build: make it current once, here. A build that
+// traces the whole project still serves them, but fails the stage: the web tier reaches worker-side code.
+const built = await (async () => {
   const started = Date.now();
   try {
-    ensureBuild(process.cwd(), (line) => console.log(line));
-    stages.push({ name: "build", ok: true, seconds: (Date.now() - started) / 1000 });
+    const { tracingWarnings } = await ensureBuild(process.cwd(), (line) => console.log(line));
+    if (tracingWarnings.length > 0) console.error(describeTracingWarnings(tracingWarnings));
+    stages.push({ name: "build", ok: tracingWarnings.length === 0, seconds: (Date.now() - started) / 1000 });
     return true;
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
@@ -44,6 +48,8 @@ const built = (() => {
     return false;
   }
 })();
+// The built server code must hold no worker-only module (each carries a sentinel string the check looks for).
+if (built) run("web bundle boundary", process.execPath, ["--import", "tsx", "scripts/check-web-bundle.ts"]);
 run("unit and integration tests", bin("vitest"), [
   "run",
   "--reporter=default",
