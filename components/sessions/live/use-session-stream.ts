@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useEffectEvent, useRef, useState } from "react";
+import { catalogueTypes } from "@/lib/events/catalog";
 import { applyEvent, parseStreamEvent, type LiveState, type TypedLiveEvent } from "./live-state";
 
 export type StreamStatus = "connecting" | "live" | "reconnecting" | "closed";
@@ -18,7 +19,8 @@ export function useSessionStream(sessionId: string, initial: LiveState, onEvent:
   const notify = useEffectEvent(onEvent);
 
   useEffect(() => {
-    const source = new EventSource(`/api/sessions/${encodeURIComponent(sessionId)}/events?after=${lastId.current}`);
+    // The API's event stream, with the sign-in cookie: the one route that checks who may follow a session.
+    const source = new EventSource(`/api/v1/sessions/${encodeURIComponent(sessionId)}/events?after=${lastId.current}`);
     const receive = (message: MessageEvent<string>) => {
       const event = parseStreamEvent(message.data);
       if (!event) return;
@@ -26,8 +28,9 @@ export function useSessionStream(sessionId: string, initial: LiveState, onEvent:
       setState((current) => applyEvent(current, event));
       notify(event);
     };
-    // The dashboard's route sends every event unnamed (its type is in the data), so one listener hears all.
-    source.onmessage = receive;
+    // Each event arrives named by its type, and EventSource hands a named event only to a listener for that
+    // name: one listener per type of the event catalogue, so every type the engine can write is heard.
+    for (const type of catalogueTypes) source.addEventListener(type, receive);
     source.onopen = () => setStatus("live");
     // CONNECTING after an error: the browser retries by itself. CLOSED: it gave up (e.g. signed out).
     source.onerror = () => setStatus(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
