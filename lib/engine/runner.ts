@@ -3,6 +3,8 @@
 // a worker that lost its lease changes nothing; every step is an idempotent ensure, so a run resumed after a
 // crash repeats nothing. This file is the entry and the loop over plans; the rest is in held-lease.ts (heartbeat,
 // fencing, takeover), plan-moves.ts (plan and state moves) and step-run.ts (one step's attempts).
+// Marks this module family for the web bundle check (a side effect a bundler keeps).
+import "./worker-sentinel";
 import type { Db } from "@/lib/db/client";
 import { HeldLease } from "./held-lease";
 import { planOptionsOf, stepsOfPlan } from "./item-records";
