@@ -5,32 +5,13 @@
 import "server-only";
 import type { AnyCommand } from "@/lib/commands/define";
 import { executeCommand } from "@/lib/commands/execute";
+import { pathFieldsOf, pathValues } from "@/lib/commands/http-path";
 import { AppError } from "@/lib/errors";
 import { webNudger, webServices } from "@/lib/server/engine-instance";
 import { readJsonBody } from "./body";
 import { jsonResponse } from "./json";
 import { commandActorOf } from "./principal";
 import { apiRoute, type RouteHandler } from "./route";
-
-const apiPrefix = "/api/v1";
-
-/** The names of the `{field}`s of a path template, in order. */
-export function pathFieldsOf(template: string): string[] {
-  return [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
-}
-
-/** The values of a template's fields in a request's path (the route already matched, so the shape fits). */
-export function pathValues(template: string, pathname: string): Record<string, string> {
-  const fields = pathFieldsOf(template);
-  const pattern = new RegExp(`^${apiPrefix}${template.replace(/\{\w+\}/g, "([^/]+)")}/?$`);
-  const match = pattern.exec(pathname);
-  const values: Record<string, string> = {};
-  fields.forEach((field, i) => {
-    const raw = match?.[i + 1];
-    if (raw !== undefined) values[field] = decodeURIComponent(raw).toLowerCase();
-  });
-  return values;
-}
 
 const what: Record<AnyCommand["target"], string> = {
   failback_session: "failback session",

@@ -2,8 +2,8 @@
 // the API's path fields too — so the dashboard, the API and the command line validate with the very same one.
 import { z } from "zod";
 
-/** Forms send "" for "not given"; scripts leave the field out. */
-const blankIsAbsent = (value: unknown) => (value === "" || value === null ? undefined : value);
+/** Forms send "" for "not given"; scripts leave the field out (null is a wrong type, not "absent"). */
+const blankIsAbsent = (value: unknown) => (value === "" ? undefined : value);
 
 export const sessionId = z.uuid({ error: "Unknown failback session." });
 

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { allCommands } from "@/lib/commands/catalog";
 import type { AnyCommand } from "@/lib/commands/define";
-import { pathFieldsOf } from "../command-route";
+import { pathFieldsOf } from "@/lib/commands/http-path";
 import { operation, ref, uuid, type Json } from "./building-blocks";
 
 /** The JSON body a command accepts: its input schema as JSON Schema, without the fields the path carries. */
