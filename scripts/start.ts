@@ -5,8 +5,7 @@ import { ConfigError, loadConfig, masterKey } from "@/lib/config";
 import { connect } from "@/lib/db/client";
 import { startEmbeddedPostgres, type EmbeddedServer } from "@/lib/db/embedded";
 import { applyMigrations } from "@/lib/db/migrate";
-import { engineSettingsFromConfig, startWorker, type Worker } from "@/lib/engine/worker-main";
-import { createLab } from "@/lib/lab/create-lab";
+import type { Worker } from "@/lib/engine/worker-main";
 import { labRemovedByUser, readLabState } from "@/lib/lab/lab-state";
 import { bootstrapAdmin } from "@/lib/server/bootstrap-admin";
 import { ensureBuild } from "@/lib/server/ensure-build";
@@ -77,8 +76,10 @@ async function main() {
   });
   log(`Ready: ${running.web.url}`);
 
-  // The embedded default runs the failback workers in this process; `npm run worker` adds more anywhere.
+  // The embedded default runs the failback workers in this process; `npm run worker` adds more anywhere. With
+  // FAILBACK_WORKER=0 this process is only the web tier: it loads no worker code and drives no hypervisor.
   if (cfg.engine.inProcessWorker) {
+    const { engineSettingsFromConfig, startWorker } = await import("@/lib/engine/worker-main");
     const workerDb = connect(databaseUrl, {
       max: cfg.engine.concurrency + 3,
       idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000,
@@ -94,7 +95,12 @@ async function main() {
 
   // A newcomer should see replicas with real differences: build the lab once, in the background, while the
   // app already serves (the replicas page fills in as VMs are recorded). FAILBACK_LAB=0 turns this off.
-  if (cfg.lab.createOnStart && readLabState(cfg.lab.dir)?.state !== "ready" && !labRemovedByUser(cfg.lab.dir)) {
+  const labWanted =
+    cfg.lab.createOnStart && readLabState(cfg.lab.dir)?.state !== "ready" && !labRemovedByUser(cfg.lab.dir);
+  if (labWanted && !cfg.engine.inProcessWorker) {
+    log("Not creating the lab: this process runs no worker (FAILBACK_WORKER=0); `npm run lab -- create` builds it.");
+  } else if (labWanted) {
+    const { createLab } = await import("@/lib/lab/create-lab");
     log(
       `Creating the lab (${cfg.lab.size}) in ${cfg.lab.dir}; set FAILBACK_LAB=0 to skip. \`npm run lab -- reset\` removes it.`,
     );
