@@ -10,7 +10,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["lib/**/*.test.ts", "scripts/**/*.test.ts"],
+    include: ["lib/**/*.test.ts", "lib/**/*.test.tsx", "scripts/**/*.test.ts"],
     globalSetup: ["lib/testing/vitest-global-setup.ts"],
     // Integration tests share one database per run; files run in parallel, each keeps to its own rows.
     testTimeout: 60_000,
