@@ -20,7 +20,10 @@ import { can } from "@/lib/auth/permissions";
 import type { UserRole } from "@/lib/db/schema";
 import { testDatabase } from "@/lib/testing/db";
 import { allCommands, commandNames, commandOf, type CommandName } from "./catalog";
+import type { runCommand as RunCommandFn } from "@/lib/actions/run-command";
 import type { AnyCommand } from "./define";
+
+type RunCommand = typeof RunCommandFn;
 
 const signedIn = vi.hoisted(() => ({ actor: null as Actor | null }));
 vi.mock("@/lib/auth/actor", () => ({ currentActor: async () => signedIn.actor }));
@@ -34,7 +37,7 @@ const { db, sql } = database;
 const users = {} as Record<UserRole, Awaited<ReturnType<typeof userWithToken>>>;
 const made: FabricatedSession[] = [];
 let target: FabricatedSession;
-let runCommand: typeof import("@/lib/actions/run-command").runCommand;
+let runCommand: RunCommand;
 
 beforeAll(async () => {
   await loadApiRoutes();
