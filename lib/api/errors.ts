@@ -1,7 +1,7 @@
 // Every refusal of the API, in one shape: {error: {code, message, fieldErrors?}} with the HTTP status its code
-// implies. Typed errors come from the API layer (AppError) and the engine (AppError, or an invalid transition
-// carrying code INVALID_STATE); anything else is a server fault, logged here and answered without details.
-import { AppError, errorCodes, type ErrorCode, type FieldErrors } from "@/lib/errors";
+// implies. Typed errors are AppErrors, wherever they come from (the API layer, a command, the state machine);
+// anything else is a server fault, logged here and answered without details.
+import { AppError, type ErrorCode, type FieldErrors } from "@/lib/errors";
 import { jsonResponse } from "./json";
 
 export const statusOfCode: Record<ErrorCode, number> = {
@@ -24,20 +24,9 @@ export function errorResponse(code: ErrorCode, message: string, fieldErrors?: Fi
   return jsonResponse(body, statusOfCode[code], headers);
 }
 
-/** An error a caller can act on: our AppError, or any error whose `code` is one of ours (the engine's). */
-function typedErrorOf(err: unknown): { code: ErrorCode; message: string; fieldErrors?: FieldErrors } | null {
-  if (err instanceof AppError) return err;
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && (errorCodes as readonly string[]).includes(code))
-      return { code: code as ErrorCode, message: err.message };
-  }
-  return null;
-}
-
 export function responseForError(err: unknown, operation: string): Response {
-  const typed = typedErrorOf(err);
-  if (typed) return errorResponse(typed.code, typed.message, typed.fieldErrors);
+  // Every typed refusal — the API's, a command's, the state machine's (InvalidTransitionError) — is an AppError.
+  if (err instanceof AppError) return errorResponse(err.code, err.message, err.fieldErrors);
   console.error(`[api ${operation}]`, err);
   return errorResponse("INTERNAL", "Something went wrong on the server; it has been logged.");
 }

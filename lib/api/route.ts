@@ -2,6 +2,7 @@
 // authenticate → authorize a named permission (a denial is audited and changes nothing, whatever the body
 // holds — the body is not even read yet) → the route validates and acts (the engine audits its own commands)
 // → every error becomes a typed JSON response.
+import "server-only";
 import type { Permission } from "@/lib/auth/permissions";
 import { db, type Db } from "@/lib/db/client";
 import { requestInfoFrom } from "@/lib/auth/request-info";

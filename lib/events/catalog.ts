@@ -6,7 +6,7 @@
 // Client-safe on purpose: React client components import it. It holds types and plain constants only; its
 // imports are `import type`, erased at build time, so no database, Node or server code reaches the browser.
 import type { eventLevels, itemStates } from "@/lib/db/schema";
-import type { PlannedStep, StepKind, StepPhase } from "@/lib/engine/plans";
+import type { PlannedStep, RunnablePlan, StepKind, StepPhase } from "@/lib/engine/plans";
 import type { SwitchMode } from "@/lib/engine/types";
 import type { Region } from "@/lib/providers/types";
 
@@ -72,14 +72,13 @@ export const eventCatalog = {
   /** A fabricated session in the API tests records only `by`; a started one records all of it. */
   "session.created": event<{
     by: string;
-    items?: number;
-    switchMode?: SwitchMode;
-    runAt?: string | null;
-    timeZone?: string | null;
+    items: number;
+    switchMode: SwitchMode;
+    runAt: string | null;
+    timeZone: string | null;
   }>(),
   "preflight.warning": event<{ message: string }>("warning"),
-  /** `why` is always given by the engine; the API tests' fabricated items leave it out. */
-  "item.state": event<{ from: ItemState; to: ItemState; why?: string }>(),
+  "item.state": event<{ from: ItemState; to: ItemState; why: string }>(),
   /** `from` is absent only when the session's previous state could not be read. */
   "session.state": event<{ from?: ItemState; to: ItemState }>(),
 
@@ -87,8 +86,8 @@ export const eventCatalog = {
   "switch.requested": event<{ by: string; now: boolean }>(),
   "cancel.requested": event<{ by: string }>(),
   /** `plan` is the RunnablePlan started; the commands hand it on as a string. */
-  "commit.requested": event<{ by: string; plan: string }>(),
-  "undo.requested": event<{ by: string; plan: string }>(),
+  "commit.requested": event<{ by: string; plan: RunnablePlan }>(),
+  "undo.requested": event<{ by: string; plan: RunnablePlan }>(),
   "schedule.changed": event<{ by: string; from: string; to: string; timeZone: string }>(),
   "schedule.cancelled": event<{ by: string; runAt: string }>(),
   "schedule.started": event<{ runAt: string; timeZone: string; items: number }>(),

@@ -1,6 +1,7 @@
 // The asking side (the web tier): record the question, wake the workers, wait for the answer. A NOTIFY is only
 // a latency hint: the row is read again on every wake-up and on a short timer, so a lost notification costs
 // at most one poll interval.
+import "server-only";
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "@/lib/db/client";
 import { workerRequests } from "@/lib/db/schema";

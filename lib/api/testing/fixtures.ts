@@ -175,12 +175,16 @@ export async function fabricateSession(
     scheduleId = schedule?.id ?? null;
   }
   await db.transaction(async (tx) => {
-    await appendEvent(tx, { sessionId: session.id, type: "session.created", payload: { by: "api test" } });
+    await appendEvent(tx, {
+      sessionId: session.id,
+      type: "session.created",
+      payload: { by: "api test", items: 1, switchMode: session.switchMode, runAt: null, timeZone: null },
+    });
     await appendEvent(tx, {
       sessionId: session.id,
       itemId: item.id,
       type: "item.state",
-      payload: { from: "pending", to: options.state },
+      payload: { from: "pending", to: options.state, why: "fabricated by the API tests" },
     });
   });
   return { session, item, replicaId: replica.id, scheduleId };

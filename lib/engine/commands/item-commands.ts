@@ -9,7 +9,7 @@ import { AppError } from "@/lib/errors";
 import { appendEvent } from "@/lib/events/events";
 import { moveItem } from "../item-records";
 import { itemAllows, itemsForSessionCommand, refusalOf, undoPlanFor, type ItemCommand } from "../legality";
-import { isRunnablePlan } from "../plans";
+import { isRunnablePlan, type RunnablePlan } from "../plans";
 import { InvalidTransitionError, terminalStates } from "../transitions";
 import type { EngineActor } from "../types";
 import { lockSession, pickItems, resetFailedSteps, startPlan, type Session } from "./locking";
@@ -154,7 +154,7 @@ async function requested(
   actor: EngineActor,
   item: FailbackItem,
   type: "commit.requested" | "undo.requested",
-  plan: string,
+  plan: RunnablePlan,
 ): Promise<void> {
   await appendEvent(tx, { sessionId: item.sessionId, itemId: item.id, type, payload: { by: actor.label, plan } });
 }
