@@ -14,7 +14,9 @@ import {
   type StartFailbackInput,
 } from "@/lib/engine/start-session";
 import type { FieldErrors } from "@/lib/errors";
-import { defineCommand, type PrepareContext, type RunContext } from "./define";
+import type { Permission } from "@/lib/auth/permissions";
+import type { Tx } from "@/lib/db/client";
+import { defineCommand, type CommandActor, type PrepareContext } from "./define";
 import { changeSwitchTimeInput, itemCommandInput, sessionOnlyInput } from "./inputs";
 
 type ItemInput = z.infer<typeof itemCommandInput>;
@@ -28,18 +30,41 @@ const sessionPages = (result: { sessionId: string }) => [
   "/",
 ];
 
-/** The shape every command on a session's VMs shares: the engine call, then its audit note and nudge. */
-function onItems(call: (ctx: RunContext<ItemInput, undefined>) => Promise<CommandResult>) {
-  return async (ctx: RunContext<ItemInput, undefined>) => {
-    const result = await call(ctx);
-    ctx.audit({
-      targetType: "failback_session",
-      targetId: ctx.input.sessionId,
-      details: { itemId: ctx.input.itemId ?? null, items: result.itemIds },
-    });
-    ctx.nudge({ itemIds: result.itemIds });
-    return result;
-  };
+/**
+ * A command on a session's VMs (switch now, commit, undo, cancel, retry): the whole session or one VM of it
+ * (`itemId`), at POST /sessions/{sessionId}/<name>. The engine's call does the work; the audit note says which VMs.
+ */
+function itemCommand(spec: {
+  name: string;
+  title: string;
+  summary: string;
+  permission: Permission;
+  audit: string;
+  call: (tx: Tx, actor: CommandActor, input: ItemInput) => Promise<CommandResult>;
+}) {
+  return defineCommand({
+    name: spec.name,
+    title: spec.title,
+    summary: spec.summary,
+    permission: spec.permission,
+    audit: spec.audit,
+    target: "failback_session",
+    input: itemCommandInput,
+    http: { method: "POST", path: `/sessions/{sessionId}/${spec.name}`, response: "CommandResult" },
+    cli: true,
+    async run({ tx, actor, input, audit, nudge }) {
+      const result = await spec.call(tx, actor, input);
+      audit({
+        targetType: "failback_session",
+        targetId: input.sessionId,
+        details: { itemId: input.itemId ?? null, items: result.itemIds },
+      });
+      nudge({ itemIds: result.itemIds });
+      return result;
+    },
+    message: (result) => result.message,
+    pages: sessionPages,
+  });
 }
 
 export interface FailbackReview {
@@ -145,19 +170,13 @@ export const startFailbackCommand = defineCommand({
   pages: sessionPages,
 });
 
-export const switchNowCommand = defineCommand({
+export const switchNowCommand = itemCommand({
   name: "switch-now",
   title: "Switch now",
   summary: "Switch now (phase 2) for the VMs waiting to switch, or as soon as phase 1 ends.",
   permission: "failback.switch",
   audit: "failback.switch_now",
-  target: "failback_session",
-  input: itemCommandInput,
-  http: { method: "POST", path: "/sessions/{sessionId}/switch-now", response: "CommandResult" },
-  cli: true,
-  run: onItems(({ tx, actor, input }) => switchNow(tx, actor, input)),
-  message: (r) => r.message,
-  pages: sessionPages,
+  call: switchNow,
 });
 
 export const changeSwitchTimeCommand = defineCommand({
@@ -204,64 +223,40 @@ export const cancelScheduleCommand = defineCommand({
   pages: sessionPages,
 });
 
-export const commitCommand = defineCommand({
+export const commitCommand = itemCommand({
   name: "commit",
   title: "Commit",
   summary: "Commit switched VMs: the replicas return to ready and replication resumes.",
   permission: "failback.commit",
   audit: "failback.commit",
-  target: "failback_session",
-  input: itemCommandInput,
-  http: { method: "POST", path: "/sessions/{sessionId}/commit", response: "CommandResult" },
-  cli: true,
-  run: onItems(({ tx, actor, input }) => commit(tx, actor, input)),
-  message: (r) => r.message,
-  pages: sessionPages,
+  call: commit,
 });
 
-export const undoCommand = defineCommand({
+export const undoCommand = itemCommand({
   name: "undo",
   title: "Undo",
   summary: "Undo: production powers off and the replicas run again in failover.",
   permission: "failback.undo",
   audit: "failback.undo",
-  target: "failback_session",
-  input: itemCommandInput,
-  http: { method: "POST", path: "/sessions/{sessionId}/undo", response: "CommandResult" },
-  cli: true,
-  run: onItems(({ tx, actor, input }) => undo(tx, actor, input)),
-  message: (r) => r.message,
-  pages: sessionPages,
+  call: undo,
 });
 
-export const cancelCommand = defineCommand({
+export const cancelCommand = itemCommand({
   name: "cancel",
   title: "Cancel",
   summary: "Cancel phase 1 at a safe point; production's base disks stay untouched.",
   permission: "failback.cancel",
   audit: "failback.cancel",
-  target: "failback_session",
-  input: itemCommandInput,
-  http: { method: "POST", path: "/sessions/{sessionId}/cancel", response: "CommandResult" },
-  cli: true,
-  run: onItems(({ tx, actor, input }) => cancel(tx, actor, input)),
-  message: (r) => r.message,
-  pages: sessionPages,
+  call: cancel,
 });
 
-export const retryCommand = defineCommand({
+export const retryCommand = itemCommand({
   name: "retry",
   title: "Retry",
   summary: "Retry the stopped step of VMs that need attention, from its last checkpoint.",
   permission: "failback.retry",
   audit: "failback.retry",
-  target: "failback_session",
-  input: itemCommandInput,
-  http: { method: "POST", path: "/sessions/{sessionId}/retry", response: "CommandResult" },
-  cli: true,
-  run: onItems(({ tx, actor, input }) => retry(tx, actor, input)),
-  message: (r) => r.message,
-  pages: sessionPages,
+  call: retry,
 });
 
 /** "2030-01-02 03:04[:05] UTC" (seconds only when there are any). */

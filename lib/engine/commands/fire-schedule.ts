@@ -1,11 +1,12 @@
 // The switch time came: the worker fires the schedule (a schedule job, or its sweep found it due). Not an
 // operator command: the engine does it, exactly once, and audits it as the engine.
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
 import { failbackItems, switchSchedules } from "@/lib/db/schema";
 import { appendEvent } from "@/lib/events/events";
 import type { CommandResult } from "./item-commands";
+import { requestSwitch } from "./locking";
 
 /**
  * The switch time came (a schedule job, or the sweep found it due): exactly once, by compare-and-set on the
@@ -40,16 +41,10 @@ export async function fireSchedule(db: Db, scheduleId: string): Promise<CommandR
       const targets = items.filter(
         (i) => ["pending", "phase1", "ready_to_switch"].includes(i.state) && !i.cancelRequested,
       );
-      if (targets.length)
-        await tx
-          .update(failbackItems)
-          .set({ switchRequested: true, updatedAt: new Date() })
-          .where(
-            inArray(
-              failbackItems.id,
-              targets.map((i) => i.id),
-            ),
-          );
+      await requestSwitch(
+        tx,
+        targets.map((i) => i.id),
+      );
       await appendEvent(tx, {
         sessionId,
         type: "schedule.started",

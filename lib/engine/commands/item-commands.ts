@@ -2,7 +2,7 @@
 // session, asks the legality rules (lib/engine/legality.ts) which VMs allow it — a refusal is a typed
 // INVALID_STATE and changes nothing, on the hypervisor least of all — and records the intent and its events in
 // the caller's transaction. The catalogue (lib/commands/catalog.ts) adds the audit row and the nudge.
-import { eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Tx } from "@/lib/db/client";
 import { failbackItems, type FailbackItem } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
@@ -12,7 +12,7 @@ import { itemAllows, itemsForSessionCommand, refusalOf, undoPlanFor, type ItemCo
 import { isRunnablePlan, type RunnablePlan } from "../plans";
 import { InvalidTransitionError, terminalStates } from "../transitions";
 import type { EngineActor } from "../types";
-import { lockSession, pickItems, resetFailedSteps, startPlan, type Session } from "./locking";
+import { lockSession, pickItems, requestSwitch, resetFailedSteps, startPlan, type Session } from "./locking";
 
 export interface ItemCommandInput {
   sessionId: string;
@@ -51,15 +51,10 @@ const vms = (n: number) => `${n} VM${n === 1 ? "" : "s"}`;
 
 export async function switchNow(tx: Tx, actor: EngineActor, input: ItemCommandInput): Promise<CommandResult> {
   const { targets } = await targetsOf(tx, input, "switch_now", "No VM of this session is waiting to switch.");
-  await tx
-    .update(failbackItems)
-    .set({ switchRequested: true, updatedAt: new Date() })
-    .where(
-      inArray(
-        failbackItems.id,
-        targets.map((i) => i.id),
-      ),
-    );
+  await requestSwitch(
+    tx,
+    targets.map((i) => i.id),
+  );
   for (const item of targets) {
     await appendEvent(tx, {
       sessionId: input.sessionId,

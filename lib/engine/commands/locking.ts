@@ -1,6 +1,6 @@
 // What every operator command does first: lock the session's items, then the session — the same order as a
 // worker's transaction (its item, then the session's summary), so the two never wait for each other in a circle.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Tx } from "@/lib/db/client";
 import { failbackItems, failbackSessions, failbackSteps, type FailbackItem } from "@/lib/db/schema";
 import { AppError } from "@/lib/errors";
@@ -32,6 +32,15 @@ export function pickItems(items: FailbackItem[], itemId: string | undefined): Fa
   const item = items.find((i) => i.id === itemId);
   if (!item) throw new AppError("NOT_FOUND", "No such VM in this failback session.");
   return [item];
+}
+
+/** Marks items to switch as soon as each can: at once when waiting, else when its phase 1 ends. */
+export async function requestSwitch(tx: Tx, itemIds: string[]): Promise<void> {
+  if (itemIds.length === 0) return;
+  await tx
+    .update(failbackItems)
+    .set({ switchRequested: true, updatedAt: new Date() })
+    .where(inArray(failbackItems.id, itemIds));
 }
 
 /** Failed steps of the plan's phase become pending again: the stopped step runs again, from its checkpoint. */
