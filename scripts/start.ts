@@ -66,6 +66,8 @@ async function main() {
     await database.close();
   }
 
+  // The worker's code loads while the web app starts (it is not part of the web app's own code).
+  const workerModule = cfg.engine.inProcessWorker ? import("@/lib/engine/worker-main") : null;
   if (!dev) await ensureBuild(projectDir, log);
   running.web = await startWebServer({
     dir: projectDir,
@@ -78,19 +80,26 @@ async function main() {
 
   // The embedded default runs the failback workers in this process; `npm run worker` adds more anywhere. With
   // FAILBACK_WORKER=0 this process is only the web tier: it loads no worker code and drives no hypervisor.
-  if (cfg.engine.inProcessWorker) {
-    const { engineSettingsFromConfig, startWorker } = await import("@/lib/engine/worker-main");
+  if (workerModule && !stopping) {
+    const { engineSettingsFromConfig, startWorker } = await workerModule;
     const workerDb = connect(databaseUrl, {
       max: cfg.engine.concurrency + 3,
       idleInTransactionTimeoutMs: cfg.engine.leaseSeconds * 1000,
     });
     running.closeWorkerDb = workerDb.close;
-    running.worker = await startWorker({
+    // A stop that arrives while the worker starts (its code loads after the web is ready) wins: the start's
+    // failure against the closing database is then no error of the product's.
+    const worker = await startWorker({
       db: workerDb.db,
       databaseUrl,
       settings: engineSettingsFromConfig(),
       log: (line) => log(`worker: ${line}`),
+    }).catch((err: unknown) => {
+      if (stopping) return undefined;
+      throw err;
     });
+    if (stopping) await worker?.stop().catch(() => {});
+    else running.worker = worker;
   }
 
   // A newcomer should see replicas with real differences: build the lab once, in the background, while the

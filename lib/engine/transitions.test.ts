@@ -35,6 +35,7 @@ describe("step plans", () => {
   it("mirror the behaviour page's phase 1 for each target", () => {
     const original = phase1Plan({ target: "original", quickRollback: false, powerOnAfter: true }).map((s) => s.kind);
     expect(original).toEqual([
+      "preflight_again",
       "power_off_production",
       "create_working_snapshot",
       "create_protective_snapshot",
@@ -44,7 +45,7 @@ describe("step plans", () => {
       "mark_replica_state",
     ]);
     const fresh = phase1Plan({ target: "new_location", quickRollback: false, powerOnAfter: true }).map((s) => s.kind);
-    expect(fresh[0]).toBe("create_vm_at_new_location");
+    expect(fresh.slice(0, 2)).toEqual(["preflight_again", "create_vm_at_new_location"]);
     expect(fresh).toContain("transfer_all");
     expect(fresh).not.toContain("calculate_difference");
   });
