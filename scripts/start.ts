@@ -68,6 +68,7 @@ async function main() {
 
   // The worker's code loads while the web app starts (it is not part of the web app's own code).
   const workerModule = cfg.engine.inProcessWorker ? import("@/lib/engine/worker-main") : null;
+  workerModule?.catch(() => {}); // a failed load is reported where it is awaited, not as an unhandled rejection
   if (!dev) await ensureBuild(projectDir, log);
   running.web = await startWebServer({
     dir: projectDir,
