@@ -5,26 +5,16 @@
 // fencing, takeover), plan-moves.ts (plan and state moves) and step-run.ts (one step's attempts).
 // Marks this module family for the web bundle check (a side effect a bundler keeps).
 import "./worker-sentinel";
-import type { Db } from "@/lib/db/client";
 import { HeldLease } from "./held-lease";
 import { planOptionsOf, stepsOfPlan } from "./item-records";
 import { claimItem, LeaseLostError, releaseItem } from "./lease";
 import { finishPlan, giveUp, loadItem, startNextPlan, switchToCancel } from "./plan-moves";
-import { isRunnablePlan, stepsOf, type PlannedStep, type RunnablePlan, type StepKind } from "./plans";
-import type { EngineSettings } from "./settings";
+import { isRunnablePlan, stepsOf, type PlannedStep } from "./plans";
+import type { RunnerDeps } from "./runner-deps";
 import { runStep } from "./step-run";
 import { terminalStates } from "./transitions";
 
-export interface RunnerDeps {
-  db: Db;
-  settings: EngineSettings;
-  /** This worker's name in leases (host:pid:random). */
-  owner: string;
-  /** Test hook: called after a step's side effect and before its database commit (crash tests kill here). */
-  afterEffect?: (step: StepKind, plan: RunnablePlan) => void;
-  /** Test hook: awaited before a step's side effect (tests hold a step here to act "during" it). */
-  beforeStep?: (step: StepKind, plan: RunnablePlan) => Promise<void>;
-}
+export type { RunnerDeps } from "./runner-deps";
 
 /** Works on the item if no other worker holds it. Returns when the item waits, is finished, or was lost. */
 export async function runItem(deps: RunnerDeps, itemId: string): Promise<void> {

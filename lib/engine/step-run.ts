@@ -13,7 +13,7 @@ import { LeaseLostError } from "./lease";
 import { loadItem, parkAfterStepGaveUp, switchToCancel } from "./plan-moves";
 import type { PlannedStep, RunnablePlan } from "./plans";
 import { ProgressWriter } from "./progress-writer";
-import type { RunnerDeps } from "./runner";
+import type { RunnerDeps } from "./runner-deps";
 import { stepImpls } from "./steps";
 import { PermanentStepError, type Checkpoint, type StepRun } from "./steps/step";
 
