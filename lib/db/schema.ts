@@ -10,6 +10,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -95,6 +96,44 @@ export const signInAttempts = pgTable(
 );
 
 // ── estate ─────────────────────────────────────────────────────────────────────────────────────
+/**
+ * Signed-in browser sessions. The sign-in cookie carries the row's id; a session counts only while its row is
+ * neither revoked (sign-out) nor past `expiresAt`, an absolute end that renewing the cookie cannot move.
+ */
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    clientIp: text("client_ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("auth_sessions_user").on(t.userId)],
+);
+
+/**
+ * Refusals of anonymous requests, counted per client address and minute instead of one audit row each (so a
+ * flood cannot grow the append-only audit log without bound). A finished minute becomes one audit row with
+ * its count, and its counter row is removed in the same transaction: no refusal is dropped.
+ */
+export const anonymousDenials = pgTable(
+  "anonymous_denials",
+  {
+    clientIp: text("client_ip").notNull(),
+    minute: timestamp("minute", { withTimezone: true }).notNull(),
+    count: integer("count").notNull().default(0),
+    /** How many times each audit action was refused in that minute. */
+    actions: jsonb("actions").$type<Record<string, number>>().notNull().default({}),
+    userAgent: text("user_agent"),
+  },
+  (t) => [primaryKey({ columns: [t.clientIp, t.minute] })],
+);
+
 export const sites = pgTable(
   "sites",
   {
@@ -428,3 +467,4 @@ export type Event = typeof events.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
 export type WorkerRequest = typeof workerRequests.$inferSelect;
+export type AuthSession = typeof authSessions.$inferSelect;
