@@ -38,3 +38,20 @@ export class AppError extends Error {
 
 export type ActionResult<T = undefined> =
   { ok: true; data: T; message?: string } | { ok: false; code: ErrorCode; message: string; fieldErrors?: FieldErrors };
+
+/**
+ * What an error may say in a log line or an event: its message — never a failed query's text or parameters
+ * (a query error's message carries both, and its parameters can be a password hash or a token's). Stack frames
+ * are kept for the server log (`withStack`), without the message line the stack starts with.
+ */
+export function describeError(err: unknown, options: { withStack?: boolean } = {}): string {
+  if (!(err instanceof Error)) return String(err);
+  const failedQuery = "query" in err && "params" in err;
+  const cause = err.cause as { message?: unknown; code?: unknown } | undefined;
+  const message = failedQuery
+    ? `database query failed${typeof cause?.code === "string" ? ` (${cause.code})` : ""}: ${typeof cause?.message === "string" ? cause.message : "no reason given"}`
+    : err.message;
+  if (!options.withStack || !err.stack) return message;
+  const frames = err.stack.split("\n").filter((line) => /^\s+at /.test(line));
+  return [message, ...frames].join("\n");
+}

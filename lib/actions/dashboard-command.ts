@@ -9,17 +9,18 @@ import { crossSiteRefusal } from "@/lib/api/same-origin";
 import { currentActor, type Actor } from "@/lib/auth/actor";
 import { can } from "@/lib/auth/permissions";
 import { currentRequestInfo } from "@/lib/auth/request-info";
-import type { AnyCommand } from "@/lib/commands/define";
+import { targetNamedBy, type AnyCommand } from "@/lib/commands/define";
 import { executeCommand } from "@/lib/commands/execute";
 import { db } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
-import { AppError, type ActionResult } from "@/lib/errors";
+import { AppError, describeError, type ActionResult } from "@/lib/errors";
 import { webNudger, webServices } from "@/lib/server/engine-instance";
 import { inputToObject } from "./form-input";
 
-async function auditDenial(command: AnyCommand, actor: Actor | null, reason: string) {
+async function auditDenial(command: AnyCommand, actor: Actor | null, reason: string, raw: unknown) {
   const request = actor ?? (await currentRequestInfo());
   await appendAudit(db(), {
+    ...targetNamedBy(command.target, inputToObject(raw)),
     actorUserId: actor?.userId ?? null,
     actorLabel: actor?.email ?? "anonymous",
     action: command.audit,
@@ -40,18 +41,18 @@ async function currentRequestAsSeen(): Promise<Request> {
 export async function runDashboardCommand<R>(command: AnyCommand, raw: unknown): Promise<ActionResult<R>> {
   const actor = await currentActor();
   if (!actor) {
-    await auditDenial(command, null, "not signed in");
+    await auditDenial(command, null, "not signed in", raw);
     return { ok: false, code: "UNAUTHENTICATED", message: "Sign in to continue." };
   }
   // Server actions are cookie-authenticated POSTs: one from another site (or with no Origin at all) is refused
   // the same way as on the API, before anything else is looked at.
   const crossSite = crossSiteRefusal(await currentRequestAsSeen());
   if (crossSite) {
-    await auditDenial(command, actor, crossSite);
+    await auditDenial(command, actor, crossSite, raw);
     return { ok: false, code: "FORBIDDEN", message: "This request did not come from this site's own pages." };
   }
   if (!can(actor.role, command.permission)) {
-    await auditDenial(command, actor, `missing permission ${command.permission}`);
+    await auditDenial(command, actor, `missing permission ${command.permission}`, raw);
     return { ok: false, code: "FORBIDDEN", message: `Your role (${actor.role}) may not do this.` };
   }
   try {
@@ -69,7 +70,7 @@ export async function runDashboardCommand<R>(command: AnyCommand, raw: unknown):
       const message = err.code === "VALIDATION" && err.fieldErrors ? "Check the highlighted fields." : err.message;
       return { ok: false, code: err.code, message, fieldErrors: err.fieldErrors };
     }
-    console.error(`[action ${command.name}]`, err);
+    console.error(`[action ${command.name}] ${describeError(err, { withStack: true })}`);
     return { ok: false, code: "INTERNAL", message: "Something went wrong on the server; it has been logged." };
   }
 }

@@ -1,7 +1,7 @@
 // Every refusal of the API, in one shape: {error: {code, message, fieldErrors?}} with the HTTP status its code
 // implies. Typed errors are AppErrors, wherever they come from (the API layer, a command, the state machine);
 // anything else is a server fault, logged here and answered without details.
-import { AppError, type ErrorCode, type FieldErrors } from "@/lib/errors";
+import { AppError, describeError, type ErrorCode, type FieldErrors } from "@/lib/errors";
 import { jsonResponse } from "./json";
 
 export const statusOfCode: Record<ErrorCode, number> = {
@@ -27,6 +27,6 @@ export function errorResponse(code: ErrorCode, message: string, fieldErrors?: Fi
 export function responseForError(err: unknown, operation: string): Response {
   // Every typed refusal — the API's, a command's, the state machine's (InvalidTransitionError) — is an AppError.
   if (err instanceof AppError) return errorResponse(err.code, err.message, err.fieldErrors);
-  console.error(`[api ${operation}]`, err);
+  console.error(`[api ${operation}] ${describeError(err, { withStack: true })}`);
   return errorResponse("INTERNAL", "Something went wrong on the server; it has been logged.");
 }

@@ -1,9 +1,10 @@
 // The query strings the API's read routes accept (lists and event pages). Commands' bodies are the catalogue's
 // input schemas (lib/commands).
 import { z } from "zod";
+import { singleLine } from "@/lib/validation/text";
 import { itemStates, replicaStates } from "@/lib/db/schema";
 
-const text = (max: number) => z.string().trim().max(max, `At most ${max} characters.`);
+const text = (max: number) => singleLine(max).trim();
 const flag = z.enum(["true", "false"], { error: "Use true or false." }).transform((v) => v === "true");
 
 export const replicaListQuery = z.object({

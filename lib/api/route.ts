@@ -9,6 +9,7 @@ import { requestInfoFrom } from "@/lib/auth/request-info";
 import { authenticate } from "./authenticate";
 import { authorize } from "./authorize";
 import { ApiDenial, auditDenial } from "./denial";
+import { describeError } from "@/lib/errors";
 import { responseForError } from "./errors";
 import type { ApiPrincipal } from "./principal";
 
@@ -58,7 +59,7 @@ export function apiRoute<P extends RouteParams = RouteParams>(spec: RouteSpec<P>
           ...info,
           target: spec.target?.(params),
         }).catch((auditErr: unknown) => {
-          console.error(`[api ${spec.operation}] could not audit a denial`, auditErr);
+          console.error(`[api ${spec.operation}] could not audit a denial: ${describeError(auditErr)}`);
         });
       }
       return responseForError(err, spec.operation);

@@ -175,6 +175,32 @@ describe("the command catalogue", () => {
     });
   });
 
+  it("names the target of a denial: the session refused, on both surfaces", async () => {
+    const denied = await fabricateSession(db, { state: "switched", createdBy: users.admin.user.id });
+    made.push(denied);
+    const sessionId = denied.session.id;
+    await viaDashboard("commit", "viewer", { sessionId });
+    await viaApi(commandOf("commit"), "viewer", { sessionId });
+    const rows = await sql`select target_type, details->>'via' as via from audit_log
+      where actor_user_id = ${users.viewer.user.id} and action = 'failback.commit' and outcome = 'denied'
+        and target_id = ${sessionId}`;
+    expect(rows.map((r) => [r.target_type, r.via]).sort()).toEqual([
+      ["failback_session", "api"],
+      ["failback_session", "dashboard"],
+    ]);
+  });
+
+  it("audits a refused command: revoking another user's token is refused, recorded, and changes nothing", async () => {
+    const refused = await viaDashboard("revoke-token", "viewer", { tokenId: users.admin.tokenId });
+    expect(refused).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    const [row] = await sql`select target_type, target_id, reason from audit_log
+      where actor_user_id = ${users.viewer.user.id} and action = 'token.revoke' and outcome = 'denied'`;
+    expect(row).toMatchObject({ target_type: "api_token", target_id: users.admin.tokenId });
+    expect(row?.reason).toMatch(/^NOT_FOUND/);
+    const [token] = await sql`select revoked_at from api_tokens where id = ${users.admin.tokenId}`;
+    expect(token?.revoked_at).toBeNull();
+  });
+
   it("audits a success under the command's action on both surfaces (commit, then create-token)", async () => {
     const viaBoth = [
       await fabricateSession(db, { state: "switched", createdBy: users.operator.user.id }),

@@ -10,6 +10,23 @@ import type { PreflightFactsSource } from "@/lib/engine/preflight/facts";
 export const commandTargets = ["failback_session", "replica", "user", "api_token"] as const;
 export type CommandTarget = (typeof commandTargets)[number];
 
+/** The input field that names a command's target, for the audit rows of refusals (which session, which user). */
+const targetFields: Record<CommandTarget, (input: Record<string, unknown>) => unknown> = {
+  failback_session: (input) => input.sessionId,
+  replica: (input) => (Array.isArray(input.items) ? (input.items[0] as { replicaId?: unknown })?.replicaId : undefined),
+  user: (input) => input.userId,
+  api_token: (input) => input.tokenId,
+};
+
+/** What a request names as the command's target, as given (bounded: a refusal's input is not trusted). */
+export function targetNamedBy(
+  target: CommandTarget,
+  raw: unknown,
+): { targetType: CommandTarget; targetId: string } | null {
+  const value = raw && typeof raw === "object" ? targetFields[target](raw as Record<string, unknown>) : undefined;
+  return typeof value === "string" && value ? { targetType: target, targetId: value.slice(0, 100) } : null;
+}
+
 /** Who asked, as every command and its audit row see it. */
 export interface CommandActor {
   /** Null for the engine acting on its own. */

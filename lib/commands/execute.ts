@@ -6,7 +6,16 @@ import type { z } from "zod";
 import type { Db } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
 import { AppError, fieldErrorsOf } from "@/lib/errors";
-import type { AnyCommand, AuditNote, CommandActor, CommandServices, CommandVia, Nudge, Nudger } from "./define";
+import {
+  targetNamedBy,
+  type AnyCommand,
+  type AuditNote,
+  type CommandActor,
+  type CommandServices,
+  type CommandVia,
+  type Nudge,
+  type Nudger,
+} from "./define";
 
 export interface ExecuteOptions {
   db: Db;
@@ -25,6 +34,35 @@ export function validateInput<S extends z.ZodType>(command: { input: S }, raw: u
 }
 
 export async function executeCommand<R>(
+  command: AnyCommand,
+  raw: unknown,
+  options: ExecuteOptions,
+): Promise<{ result: R; input: unknown }> {
+  try {
+    return await carryOut<R>(command, raw, options);
+  } catch (err) {
+    // A refusal (not found, not allowed for this caller, wrong state, conflict) changed nothing — its
+    // transaction rolled back — so it is recorded here, apart. Invalid input is answered, not audited.
+    if (err instanceof AppError && err.code !== "VALIDATION") await auditRefusal(command, raw, options, err);
+    throw err;
+  }
+}
+
+async function auditRefusal(command: AnyCommand, raw: unknown, { db, actor, via }: ExecuteOptions, err: AppError) {
+  await appendAudit(db, {
+    actorUserId: actor.userId,
+    actorLabel: actor.label,
+    action: command.audit,
+    outcome: "denied",
+    ...targetNamedBy(command.target, raw),
+    reason: `${err.code}: ${err.message}`.slice(0, 500),
+    details: { via },
+    clientIp: actor.clientIp ?? null,
+    userAgent: actor.userAgent ?? null,
+  });
+}
+
+async function carryOut<R>(
   command: AnyCommand,
   raw: unknown,
   options: ExecuteOptions,

@@ -2,6 +2,7 @@
 // failover (the allocation of its `failover` layer) ∪ the source's changes since the restore point it was failed
 // over from (the source's dirty bitmap). The same regions quick rollback compares; phase 1 sends at most these
 // (plus nothing else) when tracking is intact. Workers refresh the estimates in the background.
+import { describeError } from "@/lib/errors";
 import { and, asc, eq, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { disks, failbackItems, replicas } from "@/lib/db/schema";
@@ -74,7 +75,7 @@ export async function refreshEstimates(
   for (const { id } of due) {
     const estimate = await estimateReplica(db, id).catch((err: unknown) => ({
       bytes: null,
-      note: `not estimated: ${err instanceof Error ? err.message : String(err)}`,
+      note: `not estimated: ${describeError(err)}`,
     }));
     await db
       .update(replicas)

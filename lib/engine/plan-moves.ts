@@ -2,6 +2,7 @@
 // phase 1 to the cancel plan, and parking the item for an operator when a step gives up or the engine itself
 // fails. Each move is one fenced transaction that re-checks the item's state and plan (moveItem's
 // compare-and-set), so a command that changed the item meanwhile wins. The step loop is in runner.ts.
+import { describeError } from "@/lib/errors";
 import { eq } from "drizzle-orm";
 import type { Db, Tx } from "@/lib/db/client";
 import { failbackItems, failbackSessions, type FailbackItem } from "@/lib/db/schema";
@@ -112,7 +113,7 @@ export async function parkAfterStepGaveUp(tx: Tx, itemId: string, reason: string
  * an operator rather than restarted by the sweep in a tight loop.
  */
 export async function giveUp(held: HeldLease, err: unknown): Promise<void> {
-  const message = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+  const message = `internal error: ${describeError(err)}`;
   await held.tx(async (tx) => {
     const [item] = await tx.select().from(failbackItems).where(eq(failbackItems.id, held.lease.itemId));
     if (!item) return;

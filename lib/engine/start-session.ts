@@ -2,6 +2,7 @@
 // hypervisor facts a worker collected), then the session, its items, the schedule and the events, written in the
 // caller's transaction (the catalogue's, which adds the audit row). Workers pick the items up from there.
 import { z } from "zod";
+import { freeText, singleLine } from "@/lib/validation/text";
 import type { DbOrTx, Tx } from "@/lib/db/client";
 import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schema";
 import { AppError, type FieldErrors } from "@/lib/errors";
@@ -14,7 +15,7 @@ import type { EngineActor } from "./types";
 const uuid = z.uuid({ message: "must be an id" });
 
 export const startFailbackSchema = z
-  .object({
+  .strictObject({
     items: z
       .array(
         z.strictObject({
@@ -32,7 +33,7 @@ export const startFailbackSchema = z
                 .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "Letters, digits, spaces, dots, dashes and underscores only."),
               cpus: z.number().int().min(1).max(64).optional(),
               memoryMib: z.number().int().min(16).max(1_048_576).optional(),
-              network: z.string().trim().min(1).max(64).optional(),
+              network: singleLine(64).trim().min(1).optional(),
             })
             .optional(),
         }),
@@ -41,10 +42,10 @@ export const startFailbackSchema = z
       .max(200, "At most 200 replicas per session."),
     quickRollback: z.boolean().default(false),
     switchMode: z.enum(["auto", "scheduled", "manual"]),
-    switchAt: z.strictObject({ local: z.string().max(32), timeZone: z.string().min(1).max(64) }).optional(),
+    switchAt: z.strictObject({ local: singleLine(32), timeZone: singleLine(64).min(1) }).optional(),
     powerOnAfter: z.boolean().default(true),
     shutdownTimeoutSeconds: z.number().int().min(0).max(86_400).default(900),
-    reason: z.string().max(2000).default(""),
+    reason: freeText(2000).default(""),
   })
   .superRefine((value, ctx) => {
     const seen = new Set<string>();

@@ -2,6 +2,7 @@
 // configured attempts, at once for a permanent failure) or is stopped by a cancel request. Between attempts it
 // waits with exponential backoff. Every record it makes (step row, checkpoint, events) is a fenced write, and
 // the lease is checked once more right before the side effect. The loop over a plan's steps is in runner.ts.
+import { describeError } from "@/lib/errors";
 import { eq } from "drizzle-orm";
 import { failbackSteps, type FailbackItem, type FailbackStep } from "@/lib/db/schema";
 import type { StepInfo } from "@/lib/events/catalog";
@@ -97,9 +98,7 @@ export async function runStep(
       await held.tx(async () => {});
       const ctx = await loadItemContext(deps.db, item.id).catch((err: unknown) => {
         // The inventory no longer describes the item's VMs (removed or broken): retrying cannot help.
-        throw new PermanentStepError(
-          `the item's VMs cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        throw new PermanentStepError(`the item's VMs cannot be loaded: ${describeError(err)}`);
       });
       const outcome = await stepImpls[planned.kind](stepRunWith(ctx));
       await progress.flush();
@@ -125,7 +124,7 @@ export async function runStep(
         await switchToCancel(held, await loadItem(deps.db, item.id));
         return "done";
       }
-      const message = err instanceof Error ? err.message : String(err);
+      const message = describeError(err);
       const permanent = isPermanent(err);
       const givingUp = permanent || attempt >= settings.stepAttempts;
       await held.tx(async (tx) => {

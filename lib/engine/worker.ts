@@ -1,6 +1,7 @@
 // A worker: runs items from the job queue with bounded concurrency, fires due switch schedules, and sweeps for
 // work whose job was lost (a crash between a commit and its send) or whose worker died (an expired lease).
 // Any number of workers may run, in the product's process or as `npm run worker`, on any machine.
+import { describeError } from "@/lib/errors";
 import os from "node:os";
 import crypto from "node:crypto";
 import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
@@ -63,7 +64,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     try {
       await runItem(deps, itemId);
     } catch (err) {
-      log(`item ${itemId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      log(`item ${itemId}: ${describeError(err, { withStack: true })}`);
     } finally {
       running.delete(itemId);
     }
@@ -89,7 +90,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       for (const schedule of due) await fire(schedule.id);
       for (const id of await itemsNeedingWork(db)) if (!running.has(id)) await queue.sendItem(id);
     } catch (err) {
-      log(`sweep: ${err instanceof Error ? err.message : String(err)}`);
+      log(`sweep: ${describeError(err)}`);
     } finally {
       sweeping = false;
     }
@@ -100,7 +101,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     if (estimating) return;
     estimating = true;
     await refreshEstimates(db, { maxAgeMs: ESTIMATE_MAX_AGE_MS, limit: 10 })
-      .catch((err: unknown) => log(`estimates: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => log(`estimates: ${describeError(err)}`))
       .finally(() => (estimating = false));
   };
   const estimateEvery = settings.estimateEveryMs ?? ESTIMATE_EVERY_MS;
@@ -184,7 +185,7 @@ async function reconcileHypervisors(db: Db, log: (line: string) => void): Promis
           );
         }
       } catch (err) {
-        log(`reconcile ${vmId}: ${err instanceof Error ? err.message : String(err)}`);
+        log(`reconcile ${vmId}: ${describeError(err)}`);
       }
     }
   }

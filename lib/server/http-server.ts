@@ -3,6 +3,7 @@
 import http from "node:http";
 import next from "next";
 import { clientIpHeader } from "@/lib/auth/client-ip-header";
+import { describeError } from "@/lib/errors";
 
 export interface WebServer {
   url: string;
@@ -33,7 +34,7 @@ export async function startWebServer(options: {
     req.headers[clientIpHeader] = clientAddress(req, options.trustProxy);
     if (!options.trustProxy) delete req.headers["x-forwarded-for"];
     handle(req, res).catch((err: unknown) => {
-      console.error("request failed", err);
+      console.error(`request failed: ${describeError(err, { withStack: true })}`);
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });

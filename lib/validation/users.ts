@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { passwordMinLength } from "@/lib/auth/password";
 import { userRoles } from "@/lib/db/schema";
+import { singleLine } from "./text";
 
 export const roleSchema = z.enum(userRoles, { error: "Choose admin, operator or viewer." });
 
@@ -12,12 +13,9 @@ export const createUserInput = z.object({
     .toLowerCase()
     .max(320)
     .pipe(z.email({ error: "Enter a valid email address." })),
-  name: z.string().trim().min(1, "Enter a name.").max(120, "At most 120 characters."),
+  name: singleLine(120).trim().min(1, "Enter a name."),
   role: roleSchema,
-  password: z
-    .string()
-    .min(passwordMinLength, `At least ${passwordMinLength} characters.`)
-    .max(256, "At most 256 characters."),
+  password: singleLine(256).min(passwordMinLength, `At least ${passwordMinLength} characters.`),
 });
 
 export const userIdInput = z.uuid({ error: "Unknown user." });
@@ -30,6 +28,6 @@ export const setUserDisabledInput = z.object({
 });
 
 export const signInInput = z.object({
-  email: z.string().trim().max(320).min(1, "Enter your email."),
-  password: z.string().min(1, "Enter your password.").max(256),
+  email: singleLine(320).trim().min(1, "Enter your email."),
+  password: singleLine(256).min(1, "Enter your password."),
 });

@@ -6,6 +6,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Time } from "@/components/ui/time";
 import { actorWithPermission } from "@/lib/auth/page-guard";
 import { db } from "@/lib/db/client";
+import { rowId, searchText } from "@/lib/validation/text";
 import { listAudit } from "@/lib/db/queries/audit";
 import { auditOutcomes, type AuditEntry } from "@/lib/db/schema";
 
@@ -23,12 +24,12 @@ export default async function AuditPage({
   if (!allowed) return <NotPermitted what="the audit log" />;
   const params = await searchParams;
   const outcome = auditOutcomes.find((o) => o === params.outcome);
-  const text = (params.q ?? "").slice(0, 100);
-  const before = Number.parseInt(params.before ?? "", 10);
+  // The URL is the visitor's to write: the search loses control characters and the cursor must be a row id.
+  const text = searchText(params.q);
   const entries: AuditEntry[] = await listAudit(db(), {
     outcome,
-    text: text || undefined,
-    before: Number.isFinite(before) && before > 0 ? before : undefined,
+    text,
+    before: rowId(params.before),
     limit: pageSize,
   });
   const last = entries.at(-1);

@@ -1,6 +1,7 @@
 // The replicas page's state lives in its URL (shareable, back-button friendly): ?q=&state=&site=&sort=&dir=&page=&size=
 import { replicaSortKeys, type ReplicaSearch, type ReplicaSortKey } from "@/lib/db/queries/replicas";
 import { replicaStates, type ReplicaState } from "@/lib/db/schema";
+import { pageNumber, searchText } from "@/lib/validation/text";
 
 export type RawParams = Record<string, string | string[] | undefined>;
 
@@ -18,14 +19,14 @@ export function parseReplicaSearch(
   const site = first(params.site);
   const sort = first(params.sort);
   const size = Number(first(params.size));
-  const page = Number.parseInt(first(params.page) ?? "", 10);
+
   return {
     states: states.length ? states : undefined,
     siteId: site && uuidPattern.test(site) ? site : undefined,
-    name: (first(params.q) ?? "").slice(0, 100) || undefined,
+    name: searchText(first(params.q)),
     sort: (replicaSortKeys as readonly string[]).includes(sort ?? "") ? (sort as ReplicaSortKey) : "name",
     direction: first(params.dir) === "desc" ? "desc" : "asc",
-    page: Number.isFinite(page) && page > 0 ? page : 1,
+    page: pageNumber(first(params.page)),
     pageSize: (pageSizes as readonly number[]).includes(size) ? size : 50,
   };
 }

@@ -9,6 +9,7 @@ import { Pagination } from "@/components/ui/pagination";
 import { Time } from "@/components/ui/time";
 import { actorWithPermission } from "@/lib/auth/page-guard";
 import { db } from "@/lib/db/client";
+import { pageNumber } from "@/lib/validation/text";
 import { listSessions } from "@/lib/db/queries/sessions";
 import { itemStates, type ItemState } from "@/lib/db/schema";
 
@@ -28,7 +29,7 @@ export default async function SessionsPage({
   const params = await searchParams;
   const view: View = params.view === "all" ? "all" : "running";
   const state = itemStates.find((s) => s === params.state) as ItemState | undefined;
-  const page = Math.max(1, Number.parseInt(params.page ?? "", 10) || 1);
+  const page = pageNumber(params.page);
   // One row more than a page tells whether there is a next page without counting every session.
   const rows = await listSessions(db(), {
     live: view === "running",

@@ -4,8 +4,26 @@ import { auditLog, type AuditEntry } from "@/lib/db/schema";
 
 export type NewAuditEntry = typeof auditLog.$inferInsert;
 
+/**
+ * Appends an entry. Its text comes partly from requests (a target id as given, a user agent), so control
+ * characters are dropped first: PostgreSQL refuses NUL in text and JSON, and a refusal must never fail to be
+ * recorded because of what the refused request contained.
+ */
 export async function appendAudit(db: DbOrTx, entry: NewAuditEntry): Promise<void> {
-  await db.insert(auditLog).values(entry);
+  await db.insert(auditLog).values(withoutControlCharacters(entry));
+}
+
+const controlCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+function withoutControlCharacters<T>(value: T): T {
+  if (typeof value === "string") return value.replace(controlCharacters, "") as T;
+  if (Array.isArray(value)) return value.map(withoutControlCharacters) as T;
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [withoutControlCharacters(key), withoutControlCharacters(item)]),
+    ) as T;
+  }
+  return value;
 }
 
 export interface AuditFilter {

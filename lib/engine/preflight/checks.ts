@@ -1,5 +1,6 @@
 // Pre-flight: everything that can be known before phase 1 starts, per replica. Refusals carry the reason an
 // operator can act on; warnings (disks added or resized on the replica) are shown and recorded.
+import { describeError } from "@/lib/errors";
 import { and, asc, desc, eq, ne, notInArray } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { disks, failbackItems, hosts, replicas, restorePoints, vms, type Replica } from "@/lib/db/schema";
@@ -83,7 +84,7 @@ export async function preflightItem(
         {
           field: `items.${index}.replicaId`,
           code: "INVALID_STATE",
-          message: `The hosts of this failback cannot be checked: ${err instanceof Error ? err.message : String(err)}`,
+          message: `The hosts of this failback cannot be checked: ${describeError(err)}`,
         },
       ],
       warnings: [],

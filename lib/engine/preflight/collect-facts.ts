@@ -1,6 +1,7 @@
 // Worker side of the pre-flight: asks the hypervisors what the database cannot know — free space where the
 // target's disks live, whether the source's change tracking is intact for quick rollback. Only workers import
 // this file (it reaches providers); the web tier asks a worker for the same answer through a worker request.
+import { describeError } from "@/lib/errors";
 import { eq } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { disks, hosts, replicas, vms } from "@/lib/db/schema";
@@ -16,7 +17,7 @@ export async function collectPreflightFacts(db: DbOrTx, items: FailbackItemReque
     facts.push(
       await factsOf(db, item).catch((err: unknown) => ({
         ...noFacts,
-        unreachable: err instanceof Error ? err.message : String(err),
+        unreachable: describeError(err),
       })),
     );
   }

@@ -11,6 +11,7 @@ import { db } from "@/lib/db/client";
 import { listFailbackTargetChoices, replicasForWizard } from "@/lib/db/queries/replicas";
 import type { PreflightResult } from "@/lib/engine";
 import { checkFailback, startFailbackSchema } from "@/lib/engine/start-session";
+import { describeError } from "@/lib/errors";
 import { webServices } from "@/lib/server/engine-instance";
 
 export const metadata: Metadata = { title: "Start a failback" };
@@ -30,7 +31,7 @@ async function firstPreflight(ids: string[]): Promise<PreflightResult[]> {
     const checked = await checkFailback(db(), request, webServices().preflightFacts);
     return checked.preflight;
   } catch (err) {
-    console.error("[wizard] first pre-flight failed", err);
+    console.error(`[wizard] first pre-flight failed: ${describeError(err)}`);
     return [];
   }
 }
