@@ -12,6 +12,7 @@ import { currentRequestInfo } from "@/lib/auth/request-info";
 import { targetNamedBy, type AnyCommand } from "@/lib/commands/define";
 import { executeCommand } from "@/lib/commands/execute";
 import { db } from "@/lib/db/client";
+import { countAnonymousDenial } from "@/lib/db/queries/anonymous-denials";
 import { appendAudit } from "@/lib/db/queries/audit";
 import { AppError, describeError, type ActionResult } from "@/lib/errors";
 import { webNudger, webServices } from "@/lib/server/engine-instance";
@@ -19,6 +20,11 @@ import { inputToObject } from "./form-input";
 
 async function auditDenial(command: AnyCommand, actor: Actor | null, reason: string, raw: unknown) {
   const request = actor ?? (await currentRequestInfo());
+  if (!actor) {
+    // Anonymous refusals are counted per client and minute, not written one row each (see the query's file).
+    await countAnonymousDenial(db(), { ...request, action: command.audit, reason });
+    return;
+  }
   await appendAudit(db(), {
     ...targetNamedBy(command.target, inputToObject(raw)),
     actorUserId: actor?.userId ?? null,

@@ -11,6 +11,7 @@ import {
   call,
   fabricateSession,
   finishFabricated,
+  fingerprint,
   userWithToken,
   type FabricatedSession,
 } from "@/lib/api/testing/fixtures";
@@ -91,6 +92,14 @@ async function viaDashboard(name: CommandName, role: UserRole, input: Record<str
   return runCommand(name, null, input);
 }
 
+/** Anonymous refusals with this "action: reason" key, counted or already written to the audit log. */
+async function anonymousCount(key: string): Promise<number> {
+  const [counted] = await sql`select coalesce(sum((actions ->> ${key})::int), 0)::int as n from anonymous_denials`;
+  const [audited] = await sql`select coalesce(sum((details -> 'refused' ->> ${key})::int), 0)::int as n
+    from audit_log where action = 'anonymous.denied'`;
+  return Number(counted?.n) + Number(audited?.n);
+}
+
 const auditRows = (userId: string, action: string, outcome: "ok" | "denied") =>
   sql`select details from audit_log where actor_user_id = ${userId} and action = ${action} and outcome = ${outcome}`;
 
@@ -111,9 +120,6 @@ const badInput: Record<CommandName, () => Record<string, unknown>> = {
   "create-token": () => ({ name: "" }),
   "revoke-token": () => ({ tokenId: "not-an-id" }),
 };
-
-const roleWithout = (command: AnyCommand): UserRole | null =>
-  (["viewer", "operator"] as const).find((role) => !can(role, command.permission)) ?? null;
 
 describe("the command catalogue", () => {
   it("names each command, and each audit action, once", () => {
@@ -145,20 +151,33 @@ describe("the command catalogue", () => {
   describe.each(commandNames)("%s", (name) => {
     const command = commandOf(name);
 
-    it("is refused to a role without its permission, audited under its action, on both surfaces", async () => {
-      const role = roleWithout(command);
-      if (!role) return; // every role holds it (one's own tokens): nothing to refuse
-      const before = (await auditRows(users[role].user.id, command.audit, "denied")).length;
-      const dashboard = await viaDashboard(name, role, badInput[name]());
-      expect(dashboard).toMatchObject({ ok: false, code: "FORBIDDEN" });
-      let expected = before + 1;
-      if (command.http) {
-        const api = await viaApi(command, role, badInput[name]());
-        expect(api.status).toBe(403);
-        expected += 1;
-      }
-      const denials = await auditRows(users[role].user.id, command.audit, "denied");
-      expect(denials.length).toBe(expected);
+    // S1 for the dashboard and the API: every role, by direct call; a role without the permission is refused
+    // and audited under the command's action, one with it gets past the check (to the input's field errors).
+    it.each(["viewer", "operator", "admin"] as const)(
+      "as %s: refused without its permission, audited",
+      async (role) => {
+        const digest = await fingerprint(sql, users[role].user.id, [target.session.id]);
+        const before = (await auditRows(users[role].user.id, command.audit, "denied")).length;
+        const allowed = can(role, command.permission);
+        const dashboard = await viaDashboard(name, role, badInput[name]());
+        expect(dashboard).toMatchObject({ ok: false, code: allowed ? "VALIDATION" : "FORBIDDEN" });
+        if (command.http) {
+          const api = await viaApi(command, role, badInput[name]());
+          expect(api.status).toBe(allowed ? 400 : 403);
+        }
+        const denials = await auditRows(users[role].user.id, command.audit, "denied");
+        expect(denials.length).toBe(before + (allowed ? 0 : command.http ? 2 : 1));
+        expect(await fingerprint(sql, users[role].user.id, [target.session.id])).toBe(digest);
+      },
+    );
+
+    it("as anonymous: refused, and counted under its action for the audit log", async () => {
+      signedIn.actor = null;
+      const key = `${command.audit}: not signed in`;
+      const before = await anonymousCount(key);
+      const result = await runCommand(name, null, badInput[name]());
+      expect(result).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
+      expect(await anonymousCount(key)).toBe(before + 1);
     });
 
     it("refuses the same bad input with the same field errors on both surfaces", async () => {

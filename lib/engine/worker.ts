@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schema";
+import { flushAnonymousDenials } from "@/lib/db/queries/anonymous-denials";
 import { appendEvent } from "@/lib/events/events";
 import { JobQueue } from "@/lib/queue/queue";
 import { serveWorkerRequests } from "@/lib/worker-requests/serve";
@@ -88,6 +89,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         .from(switchSchedules)
         .where(and(eq(switchSchedules.state, "pending"), lt(switchSchedules.runAt, sql`now()`)));
       for (const schedule of due) await fire(schedule.id);
+      // Anonymous refusals of a finished minute reach the audit log even when no request follows them.
+      await flushAnonymousDenials(db);
       for (const id of await itemsNeedingWork(db)) if (!running.has(id)) await queue.sendItem(id);
     } catch (err) {
       log(`sweep: ${describeError(err)}`);

@@ -6,6 +6,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Time } from "@/components/ui/time";
 import { actorWithPermission } from "@/lib/auth/page-guard";
 import { db } from "@/lib/db/client";
+import { flushAnonymousDenials } from "@/lib/db/queries/anonymous-denials";
 import { rowId, searchText } from "@/lib/validation/text";
 import { listAudit } from "@/lib/db/queries/audit";
 import { auditOutcomes, type AuditEntry } from "@/lib/db/schema";
@@ -26,6 +27,8 @@ export default async function AuditPage({
   const outcome = auditOutcomes.find((o) => o === params.outcome);
   // The URL is the visitor's to write: the search loses control characters and the cursor must be a row id.
   const text = searchText(params.q);
+  // Anonymous refusals of finished minutes are written now, so the log shown is complete up to this minute.
+  await flushAnonymousDenials(db());
   const entries: AuditEntry[] = await listAudit(db(), {
     outcome,
     text,
