@@ -57,6 +57,8 @@ run("unit and integration tests", bin("vitest"), [
   "--outputFile.json=test-results/vitest.json",
 ]);
 if (built) run("end-to-end tests", bin("playwright"), ["test"]);
+// Everything the product's server and workers printed in the run: no password hash, token or secret.
+if (built) run("secrets in the server log", process.execPath, ["--import", "tsx", "scripts/scan-secrets.ts"]);
 
 const vitestReport = readJson("test-results/vitest.json");
 const playwrightReport = readJson("test-results/playwright.json");
