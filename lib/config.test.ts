@@ -34,6 +34,24 @@ describe("configuration", () => {
     }
   });
 
+  it("reads the sign-in throttle: growing waits, the former allowance names still counting under the new ones", () => {
+    expect(loadConfig({}).signIn).toEqual({
+      freeFailures: 5,
+      clientFreeFailures: 20,
+      delaySeconds: 1,
+      maxDelaySeconds: 300,
+      windowSeconds: 900,
+    });
+    const former = { FAILBACK_SIGNIN_MAX_PER_ACCOUNT: "4", FAILBACK_SIGNIN_MAX_PER_CLIENT: "40" };
+    expect(loadConfig(former).signIn).toMatchObject({ freeFailures: 4, clientFreeFailures: 40 });
+    const both = { ...former, FAILBACK_SIGNIN_FREE_FAILURES: "3", FAILBACK_SIGNIN_CLIENT_FREE_FAILURES: "30" };
+    expect(loadConfig(both).signIn).toMatchObject({ freeFailures: 3, clientFreeFailures: 30 });
+    const waits = { FAILBACK_SIGNIN_DELAY_SECONDS: "0.5", FAILBACK_SIGNIN_MAX_DELAY_SECONDS: "0.2" };
+    expect(loadConfig(waits).signIn).toMatchObject({ delaySeconds: 0.5, maxDelaySeconds: 0.5 });
+    expect(() => loadConfig({ FAILBACK_SIGNIN_FREE_FAILURES: "0" })).toThrow(/FAILBACK_SIGNIN_FREE_FAILURES/);
+    expect(() => loadConfig({ FAILBACK_SIGNIN_DELAY_SECONDS: "0" })).toThrow(/FAILBACK_SIGNIN_DELAY_SECONDS/);
+  });
+
   it("generates the secret key once into the data folder, and derives distinct purpose keys", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "failback-config-"));
     try {

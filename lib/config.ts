@@ -8,6 +8,7 @@ const projectRoot = process.cwd();
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v === "true");
+const failures = z.coerce.number().int().min(1).max(10_000);
 
 const schema = z.object({
   DATABASE_URL: z
@@ -24,9 +25,15 @@ const schema = z.object({
   FAILBACK_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   FAILBACK_ADMIN_EMAIL: z.email().default("admin@failback.local"),
   FAILBACK_EMBEDDED_PG_PORT: port.default(54329),
-  FAILBACK_SIGNIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
-  FAILBACK_SIGNIN_MAX_PER_CLIENT: z.coerce.number().int().min(1).default(20),
-  FAILBACK_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  // Sign-in throttling (lib/auth/rate-limit.ts). The former names of the two allowances still count, under the
+  // new ones: they were hard lock limits, and now say when the growing waits start.
+  FAILBACK_SIGNIN_FREE_FAILURES: failures.optional(),
+  FAILBACK_SIGNIN_MAX_PER_ACCOUNT: failures.optional(),
+  FAILBACK_SIGNIN_CLIENT_FREE_FAILURES: failures.optional(),
+  FAILBACK_SIGNIN_MAX_PER_CLIENT: failures.optional(),
+  FAILBACK_SIGNIN_DELAY_SECONDS: z.coerce.number().min(0.1).max(3600).default(1),
+  FAILBACK_SIGNIN_MAX_DELAY_SECONDS: z.coerce.number().min(0.1).max(86_400).default(300),
+  FAILBACK_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(604_800).default(900),
   FAILBACK_TRUST_PROXY: flag.default(false),
   FAILBACK_LAB: flag.default(true),
   FAILBACK_LAB_SIZE: z.enum(["demo", "small"]).default("demo"),
@@ -68,8 +75,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminPassword: e.FAILBACK_ADMIN_PASSWORD,
     adminEmail: e.FAILBACK_ADMIN_EMAIL,
     signIn: {
-      maxPerAccount: e.FAILBACK_SIGNIN_MAX_PER_ACCOUNT,
-      maxPerClient: e.FAILBACK_SIGNIN_MAX_PER_CLIENT,
+      freeFailures: e.FAILBACK_SIGNIN_FREE_FAILURES ?? e.FAILBACK_SIGNIN_MAX_PER_ACCOUNT ?? 5,
+      clientFreeFailures: e.FAILBACK_SIGNIN_CLIENT_FREE_FAILURES ?? e.FAILBACK_SIGNIN_MAX_PER_CLIENT ?? 20,
+      delaySeconds: e.FAILBACK_SIGNIN_DELAY_SECONDS,
+      // Never below the first wait.
+      maxDelaySeconds: Math.max(e.FAILBACK_SIGNIN_MAX_DELAY_SECONDS, e.FAILBACK_SIGNIN_DELAY_SECONDS),
       windowSeconds: e.FAILBACK_SIGNIN_WINDOW_SECONDS,
     },
     trustProxy: e.FAILBACK_TRUST_PROXY,

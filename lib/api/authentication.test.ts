@@ -1,6 +1,6 @@
 // Who may call the API at all (real PostgreSQL, route handlers called directly): anonymous and malformed
 // credentials are refused and audited; a revoked token, a disabled user and a downgraded role take effect on
-// the very next request; failed tokens are throttled per client.
+// the very next request; failed tokens are throttled per client, and never a valid one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabase } from "@/lib/testing/db";
 import { updateUserAccess } from "@/lib/db/queries/users";
@@ -138,22 +138,26 @@ describe("a token follows its user, at once", () => {
 });
 
 describe("throttling failed tokens", () => {
-  it("answers 429 to a client after repeated bad tokens, even with a good one, and spares other clients", async () => {
+  const badToken = (i: number) => `fbk_${String(i).padStart(43, "x")}`;
+
+  it("answers 429 to a client's bad tokens after repeated failures, yet still accepts its valid token", async () => {
     const dave = await userWithToken(db, "viewer", "dave");
     const guesser = "10.1.9.9";
-    for (let i = 0; i < tokenFailureLimits.maxPerClient; i++) {
-      const response = await call(routes.me, "/api/v1/me", {
-        token: `fbk_${String(i).padStart(43, "x")}`,
-        clientIp: guesser,
-      });
-      expect(response.status).toBe(401);
+    const limit = tokenFailureLimits.maxPerClient;
+    const statuses: number[] = [];
+    for (let i = 0; i < limit + 5; i++)
+      statuses.push((await call(routes.me, "/api/v1/me", { token: badToken(i), clientIp: guesser })).status);
+    expect(statuses).toEqual([...Array(limit).fill(401), ...Array(5).fill(429)]);
+    // The valid token is looked up first: other tokens' failures never refuse it.
+    expect((await call(routes.me, "/api/v1/me", { token: dave.token, clientIp: guesser })).status).toBe(200);
+    for (const token of [badToken(999), "fbk_short"]) {
+      const throttled = await call(routes.me, "/api/v1/me", { token, clientIp: guesser });
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get("retry-after")).toBeTruthy();
+      expect((await errorOf(throttled)).code).toBe("THROTTLED");
     }
-    const throttled = await call(routes.me, "/api/v1/me", { token: dave.token, clientIp: guesser });
-    expect(throttled.status).toBe(429);
-    expect(throttled.headers.get("retry-after")).toBeTruthy();
-    expect((await errorOf(throttled)).code).toBe("THROTTLED");
     expect((await anonymousDenials(guesser, "api.me")).at(-1)?.reason).toBe("api token failures throttled");
-    expect((await call(routes.me, "/api/v1/me", { token: dave.token, clientIp: "10.1.9.10" })).status).toBe(200);
+    expect((await call(routes.me, "/api/v1/me", { token: badToken(1), clientIp: "10.1.9.10" })).status).toBe(401);
   });
 
   it("does not count a revoked token retried by a forgotten script: the others behind that address keep working", async () => {

@@ -13,19 +13,21 @@ import { recordTokenFailure, tokenClientThrottled } from "./token-throttle";
 const refusedMessage = "The API token is not valid: it is unknown or revoked, or its user is disabled.";
 
 export async function authenticateToken(db: Db, token: string, info: RequestInfo): Promise<ApiPrincipal> {
-  if (await tokenClientThrottled(db, info.clientIp)) {
-    throw new ApiDenial(
-      "THROTTLED",
-      "Too many requests with invalid API tokens from this client; wait a few minutes.",
-      "api token failures throttled",
-    );
-  }
   const refuse = (reason: string, principal: ApiPrincipal | null = null): never => {
     throw new ApiDenial("UNAUTHENTICATED", refusedMessage, reason, principal);
   };
-  // Only tokens that never existed count towards the throttle: that is what guessing looks like. A script
-  // retrying with its revoked token must not lock everyone behind the same address out of the API.
+  // The presented token is looked up before the throttle is consulted, and only tokens that never existed are
+  // counted — that is what guessing looks like — so a valid token is accepted whatever other tokens from the
+  // same address did, and a script retrying its revoked token does not count either. (A throttled client's
+  // well-formed token still costs one lookup: nothing else tells a valid token from a guess.)
   const refuseGuess = async (reason: string): Promise<never> => {
+    if (await tokenClientThrottled(db, info.clientIp)) {
+      throw new ApiDenial(
+        "THROTTLED",
+        "Too many requests with invalid API tokens from this client; wait a few minutes.",
+        "api token failures throttled",
+      );
+    }
     await recordTokenFailure(db, info.clientIp);
     return refuse(reason);
   };
