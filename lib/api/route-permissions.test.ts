@@ -8,6 +8,7 @@ import { can, type Permission } from "@/lib/auth/permissions";
 import type { UserRole } from "@/lib/db/schema";
 import {
   call,
+  anonymousDenialsOf,
   denialsOf,
   errorOf,
   fabricateSession,
@@ -136,19 +137,24 @@ const cases: RouteCase[] = [
 ];
 
 describe.each(cases)("$name", (route) => {
+  // Anonymous refusals are counted per client: each route's anonymous call comes from an address of its own.
+  const anonymousClient = `10.98.${cases.indexOf(route)}.1`;
   const send = (token: string | null) =>
     call(route.handler(), route.path(), {
       token,
+      clientIp: token ? undefined : anonymousClient,
       params: route.params?.() ?? {},
       body: route.body?.(),
       method: route.body ? "POST" : "GET",
     });
 
   it("refuses anonymous callers with 401 and audits it", async () => {
-    const before = (await denialsOf(sql, null, route.operation)).length;
+    const total = async () =>
+      Object.values(await anonymousDenialsOf(sql, anonymousClient, route.operation)).reduce((a, n) => a + n, 0);
+    const before = await total();
     const response = await send(null);
     expect(response.status).toBe(401);
-    expect((await denialsOf(sql, null, route.operation)).length).toBe(before + 1);
+    expect(await total()).toBe(before + 1);
   });
 
   it.each(["admin", "operator", "viewer"] as const)("as %s", async (role) => {

@@ -243,3 +243,27 @@ export async function denialsOf(
     ? sql`select reason, target_id, details from audit_log where actor_user_id = ${userId} and action = ${action} and outcome = 'denied' order by id`
     : sql`select reason, target_id, details from audit_log where actor_user_id is null and action = ${action} and outcome = 'denied' order by id`;
 }
+
+/**
+ * The client's anonymous refusals of `action`, by reason, as counted (per client and minute) or already written
+ * to the audit log for a finished minute.
+ */
+export async function anonymousDenialsOf(
+  sql: postgres.Sql,
+  clientIp: string,
+  action: string,
+): Promise<Record<string, number>> {
+  const rows = await sql`
+    select actions as refused from anonymous_denials where client_ip = ${clientIp}
+    union all
+    select details -> 'refused' from audit_log where action = 'anonymous.denied' and client_ip = ${clientIp}`;
+  const counts: Record<string, number> = {};
+  for (const row of rows) {
+    for (const [key, n] of Object.entries(row.refused as Record<string, number>)) {
+      if (!key.startsWith(`${action}: `)) continue;
+      const reason = key.slice(action.length + 2);
+      counts[reason] = (counts[reason] ?? 0) + n;
+    }
+  }
+  return counts;
+}
