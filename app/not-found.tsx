@@ -1,6 +1,12 @@
 import Link from "next/link";
+import { connection } from "next/server";
 
-export default function NotFound() {
+/**
+ * Rendered per request, not prerendered: the Content-Security-Policy lets only scripts with this response's nonce
+ * run, and a page built ahead of time carries no nonce (it would show, but never hydrate).
+ */
+export default async function NotFound() {
+  await connection();
   return (
     <main className="flex min-h-screen items-center justify-center px-4">
       <div className="text-center">

@@ -1,4 +1,4 @@
-// S5: every answer carries the browser-side protections: a Content-Security-Policy that forbids framing and lets
+// Every answer carries the browser-side protections: a Content-Security-Policy that forbids framing and lets
 // only scripts carrying this response's nonce run (no 'unsafe-inline', no 'unsafe-eval'), nosniff and a strict
 // Referrer-Policy. Each page still loads with no CSP violation and hydrates; a page on another local port
 // cannot frame the dashboard (the clickjacking that made a signed-in user create an API token).
@@ -137,6 +137,12 @@ test("every dashboard page answers with the headers and loads with no CSP violat
     await expectHydrated(page, path);
     expect(problems, path).toEqual([]);
   }
+  // The not-found page too: rendered per request, so its scripts carry the nonce and it hydrates.
+  const missing = await page.goto("/no-such-page");
+  expect(missing?.status()).toBe(404);
+  await expectNonceOnEveryScript(missing, "/no-such-page");
+  await expectHydrated(page, "/no-such-page");
+  expect(problems, "/no-such-page").toEqual([]);
 
   // Client components work: a server action posted from the form on the clickjacked page, its one-time answer
   // rendered by the client (the document never reloads: the marker set here survives)...
