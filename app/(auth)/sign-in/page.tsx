@@ -1,13 +1,15 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { currentActor } from "@/lib/auth/actor";
+import { safeNext } from "@/lib/auth/safe-next";
 import { SignInForm } from "./sign-in-form";
 
 export const metadata: Metadata = { title: "Sign in" };
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ next?: string | string[] }> }) {
   if (await currentActor()) redirect("/");
-  const { next } = await searchParams;
+  // Checked here as well as in the action, so the page never carries another site's address in its form.
+  const next = safeNext((await searchParams).next);
   return (
     <main className="flex min-h-screen items-center justify-center px-4">
       <div className="w-full max-w-sm">
@@ -20,7 +22,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
           </div>
         </div>
         <div className="rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200">
-          <SignInForm next={typeof next === "string" ? next : "/"} />
+          <SignInForm next={next} />
         </div>
       </div>
     </main>

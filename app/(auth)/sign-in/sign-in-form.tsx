@@ -2,6 +2,7 @@
 
 import { useActionState } from "react";
 import { signInWithPassword } from "@/lib/actions/auth/sign-in";
+import { safeNext } from "@/lib/auth/safe-next";
 import { TextField } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/submit-button";
@@ -11,7 +12,7 @@ export function SignInForm({ next }: { next: string }) {
   const errors = result && !result.ok ? result.fieldErrors : undefined;
   return (
     <form action={formAction} className="space-y-4">
-      <input type="hidden" name="next" value={next} />
+      <input type="hidden" name="next" value={safeNext(next)} />
       <TextField label="Email" name="email" type="email" autoComplete="username" required errors={errors?.email} />
       <TextField
         label="Password"

@@ -2,6 +2,7 @@
 
 import { AuthError } from "next-auth";
 import { signIn } from "@/lib/auth/auth";
+import { safeNext } from "@/lib/auth/safe-next";
 import { inputToObject } from "@/lib/actions/form-input";
 import { fieldErrorsOf } from "@/lib/errors";
 import type { ActionResult } from "@/lib/errors";
@@ -18,8 +19,8 @@ export async function signInWithPassword(_previous: unknown, formData: unknown):
       fieldErrors: fieldErrorsOf(parsed.error),
     };
   }
-  const raw = inputToObject(formData);
-  const next = typeof raw.next === "string" && raw.next.startsWith("/") && !raw.next.startsWith("//") ? raw.next : "/";
+  // The form's `next` came from a link anyone could have written: only a path of this site is followed.
+  const next = safeNext(inputToObject(formData).next);
   try {
     await signIn("credentials", { ...parsed.data, redirectTo: next });
   } catch (err) {
