@@ -1,5 +1,6 @@
 // Authenticating the browser's sign-in cookie (the dashboard calling the API): the same check every page and
-// server action makes (currentActor), plus the cross-site rule for writes.
+// server action makes (currentActor: the sign-in must be neither signed out nor expired, the user unchanged),
+// plus the cross-site rule for writes.
 import type { Actor } from "@/lib/auth/actor";
 import type { RequestInfo } from "@/lib/auth/request-info";
 import type { Db } from "@/lib/db/client";
@@ -11,6 +12,18 @@ import { crossSiteRefusal } from "./same-origin";
 export const signInMessage = "Sign in, or send an API token as `Authorization: Bearer <token>`.";
 
 export type CookieActorResolver = () => Promise<Actor | null>;
+
+/** A cookie principal names its sign-in, so an open event stream can see it end (stillAllowed). */
+export interface CookiePrincipal extends ApiPrincipal {
+  via: "cookie";
+  authSessionId: string | null;
+}
+
+/** The sign-in behind a cookie principal; null for a token, or a cookie principal that names none. */
+export function authSessionOf(principal: ApiPrincipal): string | null {
+  const id = principal.via === "cookie" ? (principal as Partial<CookiePrincipal>).authSessionId : null;
+  return typeof id === "string" ? id : null;
+}
 
 /**
  * The signed-in user of the request's cookie. Loaded on demand: only cookie requests need next-auth, and
@@ -35,7 +48,7 @@ export async function authenticateCookie(
   const actor = await resolveActor();
   const user = actor ? await findUserById(db, actor.userId) : undefined;
   if (!actor || !user) throw new ApiDenial("UNAUTHENTICATED", signInMessage, "no valid sign-in cookie");
-  const principal: ApiPrincipal = {
+  const principal: CookiePrincipal = {
     userId: actor.userId,
     email: actor.email,
     role: actor.role,
@@ -45,6 +58,7 @@ export async function authenticateCookie(
     sessionVersion: user.sessionVersion,
     clientIp: info.clientIp,
     userAgent: info.userAgent,
+    authSessionId: actor.authSessionId ?? null,
   };
   const crossSite = crossSiteRefusal(request);
   if (crossSite)
