@@ -39,7 +39,9 @@ export async function signedInUser(
 
 /** Who is asking, checked against the database on every call (pages, server actions, the API's cookie path). */
 export async function currentActor(): Promise<Actor | null> {
-  const who = await signedInUser(db(), (await auth()) as SignInClaims | null);
+  // auth() first: it reads the request (which makes a page dynamic) before anything touches the database.
+  const claims = (await auth()) as SignInClaims | null;
+  const who = await signedInUser(db(), claims);
   if (!who) return null;
   return { ...who, ...(await currentRequestInfo()) };
 }
