@@ -13,6 +13,7 @@ import { events, failbackSteps } from "@/lib/db/schema";
 import { seededRandom } from "@/lib/lab/content";
 import { testDatabase } from "@/lib/testing/db";
 import { Engine } from "./index";
+import { stepsOf, type StepKind } from "./plans";
 import { configureProviders, inProcessServices } from "./worker-main";
 import {
   createTestLab,
@@ -83,6 +84,15 @@ afterAll(async () => {
   await database.close();
 });
 
+/** The steps a failback to the original VM skips (they stay in the plan, shown as skipped). */
+const skippedForOriginal = new Set(
+  (["phase1", "phase2"] as const).flatMap((plan) =>
+    stepsOf(plan, { target: "original", quickRollback: false, powerOnAfter: true })
+      .filter((step) => step.skipWhen === "not_recovered_or_new")
+      .map((step) => step.kind),
+  ),
+);
+
 /**
  * Kills a fresh worker `kills` times, then lets a last worker finish the phase. The kill points are spread over
  * the phase's steps (all but its last, so the phase cannot end before the last kill): kill i waits until a step
@@ -98,11 +108,16 @@ async function crashRepeatedly(itemId: string, kills: number, phase: "phase1" | 
     ];
     // Wait until this worker has the item (its first event), then until it runs the step this kill aims at.
     const claimedAt = await waitForEvent(itemId, maxId, 15_000);
+    // Aimed only at steps that run: a skipped step is never seen running, so aiming at one would wait for the
+    // step after it — the phase's last, which could end before the kill.
     const steps = await db
-      .select({ seq: failbackSteps.seq })
+      .select({ seq: failbackSteps.seq, name: failbackSteps.name })
       .from(failbackSteps)
-      .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phase)));
-    await waitForRunningStep(itemId, phase, Math.floor((i * (steps.length - 1)) / kills), 30_000);
+      .where(and(eq(failbackSteps.itemId, itemId), eq(failbackSteps.phase, phase)))
+      .orderBy(asc(failbackSteps.seq));
+    const runs = steps.filter((step) => !skippedForOriginal.has(step.name as StepKind));
+    const aim = runs[Math.floor((i * (runs.length - 1)) / kills)] as { seq: number };
+    await waitForRunningStep(itemId, phase, aim.seq, 30_000);
     const delay = Math.floor(random() * 450);
     await new Promise((r) => setTimeout(r, delay));
     const [state] = (await db.execute(
