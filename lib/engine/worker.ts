@@ -7,7 +7,9 @@ import crypto from "node:crypto";
 import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schema";
+import { pruneSignInAttempts } from "@/lib/auth/rate-limit";
 import { flushAnonymousDenials } from "@/lib/db/queries/anonymous-denials";
+import { pruneAuthSessions } from "@/lib/db/queries/auth-sessions";
 import { appendEvent } from "@/lib/events/events";
 import { JobQueue } from "@/lib/queue/queue";
 import { serveWorkerRequests } from "@/lib/worker-requests/serve";
@@ -107,6 +109,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       .catch((err: unknown) => log(`estimates: ${describeError(err)}`))
       .finally(() => (estimating = false));
   };
+  // Old records that can never count again: sign-in attempts past every throttle window, ended sign-ins.
+  const prune = async () => {
+    const dayAgo = new Date(Date.now() - 24 * 3600_000);
+    await pruneSignInAttempts(db, dayAgo).catch((err: unknown) => log(`prune: ${describeError(err)}`));
+    await pruneAuthSessions(db, dayAgo).catch((err: unknown) => log(`prune: ${describeError(err)}`));
+  };
+  const pruneTimer = setInterval(() => void prune(), 3600_000);
+  void prune();
   const estimateEvery = settings.estimateEveryMs ?? ESTIMATE_EVERY_MS;
   const estimateTimer = estimateEvery > 0 ? setInterval(() => void estimate(), estimateEvery) : undefined;
   if (estimateEvery > 0) void estimate();
@@ -122,6 +132,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     stop: async () => {
       clearInterval(timer);
       clearInterval(estimateTimer);
+      clearInterval(pruneTimer);
       await requests.stop();
       await queue.stop();
     },

@@ -12,9 +12,12 @@ export interface WebServer {
 
 function clientAddress(req: http.IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
+    // The trusted proxy appends the address it saw to X-Forwarded-For: that last entry is the client. Earlier
+    // entries are whatever the client sent, so taking the first would let it choose its own address (and with
+    // it dodge every per-address throttle).
     const forwarded = req.headers["x-forwarded-for"];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
-    if (first) return first;
+    const last = (Array.isArray(forwarded) ? forwarded.join(",") : forwarded)?.split(",").at(-1)?.trim();
+    if (last) return last;
   }
   return req.socket.remoteAddress ?? "unknown";
 }

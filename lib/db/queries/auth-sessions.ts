@@ -1,6 +1,6 @@
 // Sign-ins as the server records them: the cookie names its row, and the row decides whether the cookie still
 // counts (signed out = revoked; past its absolute end = expired).
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, or } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { authSessions, users, type AuthSession, type User } from "@/lib/db/schema";
 
@@ -40,4 +40,9 @@ export async function revokeAuthSession(db: DbOrTx, id: string, now: Date = new 
     .where(and(eq(authSessions.id, id), isNull(authSessions.revokedAt)))
     .returning({ id: authSessions.id });
   return rows.length > 0;
+}
+
+/** Removes sign-ins that ended (expired or revoked) before `olderThan`: they can never count again. */
+export async function pruneAuthSessions(db: DbOrTx, olderThan: Date): Promise<void> {
+  await db.delete(authSessions).where(or(lt(authSessions.expiresAt, olderThan), lt(authSessions.revokedAt, olderThan)));
 }
