@@ -36,6 +36,17 @@ export class AppError extends Error {
   }
 }
 
+/** A value checked against a schema: the parsed value, or a VALIDATION error naming every field at fault. */
+export function validate<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  message = "Some of the request's fields are not valid.",
+): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new AppError("VALIDATION", message, fieldErrorsOf(parsed.error));
+  return parsed.data;
+}
+
 export type ActionResult<T = undefined> =
   { ok: true; data: T; message?: string } | { ok: false; code: ErrorCode; message: string; fieldErrors?: FieldErrors };
 

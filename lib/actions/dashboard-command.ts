@@ -9,7 +9,7 @@ import { crossSiteRefusal } from "@/lib/api/same-origin";
 import { currentActor, type Actor } from "@/lib/auth/actor";
 import { can } from "@/lib/auth/permissions";
 import { currentRequestInfo } from "@/lib/auth/request-info";
-import { targetNamedBy, type AnyCommand } from "@/lib/commands/define";
+import { commandActorOf, targetNamedBy, type AnyCommand } from "@/lib/commands/define";
 import { executeCommand } from "@/lib/commands/execute";
 import { db } from "@/lib/db/client";
 import { countAnonymousDenial } from "@/lib/db/queries/anonymous-denials";
@@ -19,21 +19,20 @@ import { webNudger, webServices } from "@/lib/server/engine-instance";
 import { inputToObject } from "./form-input";
 
 async function auditDenial(command: AnyCommand, actor: Actor | null, reason: string, raw: unknown) {
-  const request = actor ?? (await currentRequestInfo());
   if (!actor) {
     // Anonymous refusals are counted per client and minute, not written one row each (see the query's file).
-    await countAnonymousDenial(db(), { ...request, action: command.audit, reason });
+    await countAnonymousDenial(db(), { ...(await currentRequestInfo()), action: command.audit, reason });
     return;
   }
   await appendAudit(db(), {
     ...targetNamedBy(command.target, inputToObject(raw)),
-    actorUserId: actor?.userId ?? null,
-    actorLabel: actor?.email ?? "anonymous",
+    actorUserId: actor.userId,
+    actorLabel: actor.email,
     action: command.audit,
     outcome: "denied",
     reason,
-    clientIp: request.clientIp,
-    userAgent: request.userAgent,
+    clientIp: actor.clientIp,
+    userAgent: actor.userAgent,
     details: { via: "dashboard" },
   });
 }
@@ -64,7 +63,7 @@ export async function runDashboardCommand<R>(command: AnyCommand, raw: unknown):
   try {
     const { result, input } = await executeCommand<R>(command, inputToObject(raw), {
       db: db(),
-      actor: { userId: actor.userId, label: actor.email, clientIp: actor.clientIp, userAgent: actor.userAgent },
+      actor: commandActorOf(actor),
       via: "dashboard",
       services: webServices(),
       nudger: webNudger(),

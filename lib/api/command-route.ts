@@ -3,14 +3,13 @@
 // (a denial audited under the command's audit action), the input (path fields from the URL, the rest from the
 // JSON body), the audit row and the answer. A path id that does not parse names nothing: NOT_FOUND.
 import "server-only";
-import type { AnyCommand } from "@/lib/commands/define";
+import { commandActorOf, type AnyCommand } from "@/lib/commands/define";
 import { executeCommand } from "@/lib/commands/execute";
 import { pathFieldsOf, pathValues } from "@/lib/commands/http-path";
 import { AppError } from "@/lib/errors";
 import { webNudger, webServices } from "@/lib/server/engine-instance";
 import { readJsonBody } from "./body";
 import { jsonResponse } from "./json";
-import { commandActorOf } from "./principal";
 import { apiRoute, type RouteHandler } from "./route";
 
 const what: Record<AnyCommand["target"], string> = {

@@ -1,6 +1,5 @@
 // Who is calling the API: a user, through one of their API tokens or through the browser's sign-in cookie.
 import type { UserRole } from "@/lib/db/schema";
-import type { CommandActor } from "@/lib/commands/define";
 
 export interface ApiPrincipal {
   userId: string;
@@ -15,14 +14,4 @@ export interface ApiPrincipal {
   sessionVersion: number;
   clientIp: string;
   userAgent: string;
-}
-
-/** How commands and their audit rows name the caller. */
-export function commandActorOf(principal: ApiPrincipal): CommandActor {
-  return {
-    userId: principal.userId,
-    label: principal.email,
-    clientIp: principal.clientIp,
-    userAgent: principal.userAgent,
-  };
 }

@@ -1,16 +1,6 @@
-// Turning zod's verdict into the API's typed VALIDATION error, with a list of messages per field path.
+// Ids from the API's paths. (Checking a body or a query against a schema is `validate` in lib/errors.ts.)
 import { z } from "zod";
-import { AppError, fieldErrorsOf } from "@/lib/errors";
-
-export function validate<S extends z.ZodType>(
-  schema: S,
-  raw: unknown,
-  message = "Some of the request's fields are not valid.",
-): z.infer<S> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new AppError("VALIDATION", message, fieldErrorsOf(parsed.error));
-  return parsed.data;
-}
+import { AppError } from "@/lib/errors";
 
 const uuidSchema = z.uuid();
 

@@ -1,11 +1,11 @@
 // Where to send the browser after sign-in: the `next` of /sign-in?next=… comes from whoever wrote the link, so
 // only a path on this site may pass. Browsers read "\" as "/" and drop tabs and line breaks from URLs, which is
 // how "/\evil.example" or "/<tab>/evil.example" become "//evil.example" — another site. Anything doubtful is "/".
+import { hasControlCharacters } from "@/lib/validation/text";
 
 // Only used to resolve the path: a path that stays on this placeholder origin stays on any origin.
 const base = "http://failback.invalid";
 const maxLength = 2048;
-const control = /[\u0000-\u001f\u007f]/;
 
 /** Percent-escapes decoded byte by byte, repeatedly ("%2509" → "%09" → tab); a malformed escape stays as it is. */
 function decodedForm(value: string): string {
@@ -22,7 +22,7 @@ function decodedForm(value: string): string {
 export function safeNext(value: unknown): string {
   if (typeof value !== "string" || !value.startsWith("/") || value.length > maxLength) return "/";
   const decoded = decodedForm(value);
-  if (control.test(decoded) || decoded.includes("\\")) return "/";
+  if (hasControlCharacters(decoded) || decoded.includes("\\")) return "/";
   let url: URL;
   try {
     url = new URL(value, base);

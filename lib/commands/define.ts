@@ -36,6 +36,16 @@ export interface CommandActor {
   userAgent?: string | null;
 }
 
+/** The caller as commands and their audit rows name it: a signed-in user, by cookie or API token. */
+export function commandActorOf(who: {
+  userId: string;
+  email: string;
+  clientIp: string | null;
+  userAgent: string | null;
+}): CommandActor {
+  return { userId: who.userId, label: who.email, clientIp: who.clientIp, userAgent: who.userAgent };
+}
+
 /** Where the request came in, recorded in the audit row's details. */
 export type CommandVia = "dashboard" | "api" | "engine";
 

@@ -2,10 +2,9 @@
 // errors) → prepare (what must be known before the transaction, e.g. a worker's pre-flight facts) → run and
 // write its audit row in one transaction → hand the workers their work. Authentication and the permission
 // check (a denial audited under the same action) happen before this, in each surface's one wrapper.
-import type { z } from "zod";
 import type { Db } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
-import { AppError, fieldErrorsOf } from "@/lib/errors";
+import { AppError, validate } from "@/lib/errors";
 import {
   targetNamedBy,
   type AnyCommand,
@@ -25,14 +24,6 @@ export interface ExecuteOptions {
   nudger: Nudger;
 }
 
-export function validateInput<S extends z.ZodType>(command: { input: S }, raw: unknown): z.infer<S> {
-  const parsed = command.input.safeParse(raw);
-  if (!parsed.success) {
-    throw new AppError("VALIDATION", "Some of the request's fields are not valid.", fieldErrorsOf(parsed.error));
-  }
-  return parsed.data;
-}
-
 export async function executeCommand<R>(
   command: AnyCommand,
   raw: unknown,
@@ -48,17 +39,24 @@ export async function executeCommand<R>(
   }
 }
 
-async function auditRefusal(command: AnyCommand, raw: unknown, { db, actor, via }: ExecuteOptions, err: AppError) {
-  await appendAudit(db, {
+/** What every audit row of a command says: its action, who asked and from where. */
+function auditedAs(command: AnyCommand, actor: CommandActor) {
+  return {
     actorUserId: actor.userId,
     actorLabel: actor.label,
     action: command.audit,
+    clientIp: actor.clientIp ?? null,
+    userAgent: actor.userAgent ?? null,
+  };
+}
+
+async function auditRefusal(command: AnyCommand, raw: unknown, { db, actor, via }: ExecuteOptions, err: AppError) {
+  await appendAudit(db, {
+    ...auditedAs(command, actor),
     outcome: "denied",
     ...targetNamedBy(command.target, raw),
     reason: `${err.code}: ${err.message}`.slice(0, 500),
     details: { via },
-    clientIp: actor.clientIp ?? null,
-    userAgent: actor.userAgent ?? null,
   });
 }
 
@@ -68,7 +66,7 @@ async function carryOut<R>(
   options: ExecuteOptions,
 ): Promise<{ result: R; input: unknown }> {
   const { db, actor, via } = options;
-  const input = validateInput(command, raw);
+  const input = validate(command.input, raw);
   const prepared = command.prepare
     ? await command.prepare({ db, actor, input, services: options.services })
     : undefined;
@@ -84,16 +82,12 @@ async function carryOut<R>(
       nudge: (n) => Object.assign(work, n),
     });
     await appendAudit(tx, {
-      actorUserId: actor.userId,
-      actorLabel: actor.label,
-      action: command.audit,
+      ...auditedAs(command, actor),
       outcome: "ok",
       targetType: note.targetType ?? null,
       targetId: note.targetId ?? null,
       reason: note.reason ?? null,
       details: { via, ...note.details },
-      clientIp: actor.clientIp ?? null,
-      userAgent: actor.userAgent ?? null,
     });
     return value as R;
   });

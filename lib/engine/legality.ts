@@ -76,6 +76,11 @@ export function itemsForSessionCommand<T extends ItemFacts>(
   );
 }
 
+/** A VM the switch has not reached yet: still to sync, syncing, or synced and waiting. */
+export function waitingToSwitch(item: Pick<ItemFacts, "state">): boolean {
+  return item.state === "pending" || item.state === "phase1" || item.state === "ready_to_switch";
+}
+
 /** Whether the session's switch schedule allows `command` now. */
 export function scheduleAllows(
   session: SessionFacts,
@@ -85,7 +90,7 @@ export function scheduleAllows(
 ): boolean {
   const pending = session.switchMode === "scheduled" && schedule?.state === "pending";
   if (command === "cancel_schedule") return pending;
-  return pending && items.some((i) => i.state === "pending" || i.state === "phase1" || i.state === "ready_to_switch");
+  return pending && items.some(waitingToSwitch);
 }
 
 /** The buttons of a session as a whole: each command that at least one of its VMs allows. */

@@ -7,7 +7,7 @@ import type { DbOrTx, Tx } from "@/lib/db/client";
 import { failbackItems, failbackSessions, switchSchedules } from "@/lib/db/schema";
 import { AppError, type FieldErrors } from "@/lib/errors";
 import { appendEvent } from "@/lib/events/events";
-import { preflightItem, type PreflightResult } from "./preflight/checks";
+import { preflightItem, withFacts, type PreflightResult } from "./preflight/checks";
 import { noFacts, type PreflightFactsSource } from "./preflight/facts";
 import { resolveSwitchTime, switchTimeErrorField } from "./switch-time";
 import type { EngineActor } from "./types";
@@ -98,13 +98,13 @@ export async function checkFailback(
 ): Promise<CheckedFailback> {
   const preflight: PreflightResult[] = [];
   for (const [i, item] of request.items.entries()) {
-    preflight.push(await preflightItem(db, item, i, request.quickRollback, null));
+    preflight.push(await preflightItem(db, item, i, request.quickRollback));
   }
   const passing = request.items.flatMap((item, i) => (preflight[i]?.ok ? [{ item, i }] : []));
   if (passing.length > 0) {
     const collected = await facts(passing.map((p) => p.item));
-    for (const [n, { item, i }] of passing.entries()) {
-      preflight[i] = await preflightItem(db, item, i, request.quickRollback, collected[n] ?? noFacts);
+    for (const [n, { i }] of passing.entries()) {
+      preflight[i] = withFacts(preflight[i] as PreflightResult, i, request.quickRollback, collected[n] ?? noFacts);
     }
   }
   const fields: FieldErrors = {};

@@ -4,8 +4,18 @@
 import { z } from "zod";
 
 /** C0 controls and DEL; free text keeps tab, line feed and carriage return. */
-const anyControl = /[\u0000-\u001f\u007f]/;
-const controlButLineBreaks = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const anyControl = /[\u0000-\u001f\u007f]/g;
+const controlButLineBreaks = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+const controlsOf = (keepLineBreaks: boolean) => (keepLineBreaks ? controlButLineBreaks : anyControl);
+
+export function hasControlCharacters(text: string, keepLineBreaks = false): boolean {
+  return text.search(controlsOf(keepLineBreaks)) !== -1;
+}
+
+/** The text without its control characters (for what is recorded or searched rather than refused). */
+export function withoutControlCharacters(text: string, keepLineBreaks = false): string {
+  return text.replace(controlsOf(keepLineBreaks), "");
+}
 
 export const noControlMessage = "Control characters are not allowed.";
 
@@ -14,19 +24,18 @@ export const singleLine = (max: number) =>
   z
     .string({ error: "Text expected." })
     .max(max, `At most ${max} characters.`)
-    .refine((value) => !anyControl.test(value), noControlMessage);
+    .refine((value) => !hasControlCharacters(value), noControlMessage);
 
 /** Free text (several lines allowed), at most `max` characters. */
 export const freeText = (max: number) =>
   z
     .string({ error: "Text expected." })
     .max(max, `At most ${max} characters.`)
-    .refine((value) => !controlButLineBreaks.test(value), noControlMessage);
+    .refine((value) => !hasControlCharacters(value, true), noControlMessage);
 
 /** A search box's text: control characters dropped rather than refused (a search is a read, never an error). */
 export function searchText(raw: string | undefined, max = 100): string | undefined {
-  const text = (raw ?? "")
-    .replace(/[\u0000-\u001f\u007f]/g, "")
+  const text = withoutControlCharacters(raw ?? "")
     .trim()
     .slice(0, max);
   return text || undefined;

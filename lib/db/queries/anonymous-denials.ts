@@ -4,6 +4,7 @@
 // row per client and minute, and the audit log stays append-only.
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
+import { withoutControlCharacters } from "@/lib/validation/text";
 
 export interface AnonymousDenial {
   clientIp: string;
@@ -13,8 +14,7 @@ export interface AnonymousDenial {
   reason: string;
 }
 
-const controlCharacters = /[\u0000-\u001f\u007f]/g;
-const clean = (text: string, max: number) => text.replace(controlCharacters, "").slice(0, max);
+const clean = (text: string, max: number) => withoutControlCharacters(text).slice(0, max);
 
 export async function countAnonymousDenial(db: DbOrTx, denial: AnonymousDenial): Promise<void> {
   const key = `${clean(denial.action, 100)}: ${clean(denial.reason, 200)}`;

@@ -1,6 +1,7 @@
 import { and, desc, eq, ilike, lt, or, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/lib/db/client";
 import { auditLog, type AuditEntry } from "@/lib/db/schema";
+import { withoutControlCharacters } from "@/lib/validation/text";
 
 export type NewAuditEntry = typeof auditLog.$inferInsert;
 
@@ -10,18 +11,15 @@ export type NewAuditEntry = typeof auditLog.$inferInsert;
  * recorded because of what the refused request contained.
  */
 export async function appendAudit(db: DbOrTx, entry: NewAuditEntry): Promise<void> {
-  await db.insert(auditLog).values(withoutControlCharacters(entry));
+  await db.insert(auditLog).values(cleaned(entry));
 }
 
-const controlCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-
-function withoutControlCharacters<T>(value: T): T {
-  if (typeof value === "string") return value.replace(controlCharacters, "") as T;
-  if (Array.isArray(value)) return value.map(withoutControlCharacters) as T;
+/** The entry with control characters dropped from every string in it, line breaks kept (a reason may have some). */
+function cleaned<T>(value: T): T {
+  if (typeof value === "string") return withoutControlCharacters(value, true) as T;
+  if (Array.isArray(value)) return value.map(cleaned) as T;
   if (value && typeof value === "object" && !(value instanceof Date)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [withoutControlCharacters(key), withoutControlCharacters(item)]),
-    ) as T;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [cleaned(key), cleaned(item)])) as T;
   }
   return value;
 }

@@ -6,6 +6,7 @@ import { appendAudit } from "@/lib/db/queries/audit";
 import { failbackItems, switchSchedules } from "@/lib/db/schema";
 import { appendEvent } from "@/lib/events/events";
 import type { CommandResult } from "./item-commands";
+import { waitingToSwitch } from "../legality";
 import { requestSwitch } from "./locking";
 
 /**
@@ -38,9 +39,7 @@ export async function fireSchedule(db: Db, scheduleId: string): Promise<CommandR
         throw new NotDueYet();
       }
       const sessionId = started.sessionId;
-      const targets = items.filter(
-        (i) => ["pending", "phase1", "ready_to_switch"].includes(i.state) && !i.cancelRequested,
-      );
+      const targets = items.filter((i) => waitingToSwitch(i) && !i.cancelRequested);
       await requestSwitch(
         tx,
         targets.map((i) => i.id),

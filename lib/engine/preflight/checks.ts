@@ -39,15 +39,8 @@ export async function notFromLatestRestorePoint(db: DbOrTx, replica: Replica): P
 
 const notCheckedYet = "The source's change tracking is checked once the database checks pass.";
 
-/** Quick rollback compares only what change tracking names: the replica's failover point must be the latest. */
-export async function quickRollbackAllowed(
-  db: DbOrTx,
-  replica: Replica,
-  facts: HypervisorFacts | null,
-): Promise<{ allowed: boolean; reason?: string }> {
-  const notLatest = await notFromLatestRestorePoint(db, replica);
-  if (notLatest) return { allowed: false, reason: notLatest };
-  if (!facts) return { allowed: false, reason: notCheckedYet };
+/** What the source's change tracking says of quick rollback, once the database allowed it (`notCheckedYet`). */
+function quickRollbackFrom(facts: HypervisorFacts): { allowed: boolean; reason?: string } {
   if (facts.unreachable) return { allowed: false, reason: `The source could not be checked: ${facts.unreachable}` };
   if (!facts.sourceTracking) return { allowed: false, reason: "The source's change tracking was not checked." };
   if (!facts.sourceTracking.intact) return { allowed: false, reason: facts.sourceTracking.reason };
@@ -60,21 +53,20 @@ export interface PreflightOptions {
 }
 
 /**
- * Pre-flight for one replica, from the database and the hypervisor facts a worker collected — or, with `facts`
- * null, from the database alone (what needs the hypervisors is then left out: a worker is asked only for VMs that
- * pass these checks). A host the product cannot drive (no provider settings, an unreachable hypervisor) is a
- * refusal with the reason, never an unexpected error.
+ * Pre-flight for one replica, from the database alone: what needs the hypervisors (free space, the source's
+ * change tracking) is added by `withFacts`, and only for a replica that passes these checks, so a worker is
+ * asked only about those. Something the database cannot tell is a refusal with the reason, never an unexpected
+ * error.
  */
 export async function preflightItem(
   db: DbOrTx,
   request: FailbackItemRequest,
   index: number,
   quickRollback: boolean,
-  facts: HypervisorFacts | null,
   options: PreflightOptions = {},
 ): Promise<PreflightResult> {
   try {
-    return await preflightChecks(db, request, index, quickRollback, facts, options);
+    return await preflightChecks(db, request, index, quickRollback, options);
   } catch (err) {
     return {
       replicaId: request.replicaId,
@@ -102,7 +94,6 @@ async function preflightChecks(
   request: FailbackItemRequest,
   index: number,
   quickRollback: boolean,
-  facts: HypervisorFacts | null,
   options: PreflightOptions,
 ): Promise<PreflightResult> {
   const field = (name: string) => `items.${index}.${name}`;
@@ -130,9 +121,6 @@ async function preflightChecks(
   const replicaName = replicaVm?.name ?? replica.id;
   result.replicaName = replicaName;
   result.sourceVmId = replica.sourceVmId;
-  if (facts?.unreachable) {
-    refuse("replicaId", "INVALID_STATE", `The hosts of this failback cannot be checked: ${facts.unreachable}`);
-  }
   const [live] = await db
     .select({ id: failbackItems.id, sessionId: failbackItems.sessionId })
     .from(failbackItems)
@@ -196,7 +184,6 @@ async function preflightChecks(
         );
     }
     result.spaceNeededBytes = diskBytes;
-    result.spaceFreeBytes = facts?.freeSpaceBytes ?? null;
   }
   if (request.target === "new_location") {
     const where = request.newLocation;
@@ -211,26 +198,56 @@ async function preflightChecks(
           .where(and(eq(vms.hostId, host.id), eq(vms.name, where.name)));
         if (clash) refuse("newLocation.name", "CONFLICT", `A VM named ${where.name} exists on ${host.name} already.`);
         result.spaceNeededBytes = diskBytes;
-        result.spaceFreeBytes = facts?.freeSpaceBytes ?? null;
       }
     }
   }
-  if (result.spaceFreeBytes !== null && result.spaceFreeBytes < result.spaceNeededBytes) {
-    refuse(
-      "target",
-      "INVALID_STATE",
-      `Not enough space on the target: ${result.spaceNeededBytes} bytes needed, ${result.spaceFreeBytes} free.`,
-    );
+  if (request.target === "original") {
+    const notLatest = await notFromLatestRestorePoint(db, replica);
+    result.quickRollback = { allowed: false, reason: notLatest ?? notCheckedYet };
+    if (quickRollback && notLatest) refuseQuickRollback(result, index, notLatest);
   }
+  result.ok = result.refusals.length === 0;
+  return result;
+}
 
-  if (request.target === "original") result.quickRollback = await quickRollbackAllowed(db, replica, facts);
-  const undecided = result.quickRollback.reason === notCheckedYet;
-  if (quickRollback && !result.quickRollback.allowed && !undecided)
-    refuse(
-      "quickRollback",
-      "VALIDATION",
-      `Quick rollback is not available for ${replicaName}: ${result.quickRollback.reason}`,
-    );
+function refuseQuickRollback(result: PreflightResult, index: number, reason: string): void {
+  result.refusals.push({
+    field: `items.${index}.quickRollback`,
+    code: "VALIDATION",
+    message: `Quick rollback is not available for ${result.replicaName}: ${reason}`,
+  });
+}
+
+/**
+ * A database pre-flight that passed, completed with the hypervisor facts a worker collected: hosts that could
+ * not be asked, free space on the target, and the source's change tracking for quick rollback.
+ */
+export function withFacts(
+  checked: PreflightResult,
+  index: number,
+  quickRollback: boolean,
+  facts: HypervisorFacts,
+): PreflightResult {
+  const result: PreflightResult = { ...checked, refusals: [...checked.refusals], spaceFreeBytes: facts.freeSpaceBytes };
+  if (facts.unreachable) {
+    result.refusals.push({
+      field: `items.${index}.replicaId`,
+      code: "INVALID_STATE",
+      message: `The hosts of this failback cannot be checked: ${facts.unreachable}`,
+    });
+  }
+  if (result.spaceFreeBytes !== null && result.spaceFreeBytes < result.spaceNeededBytes) {
+    result.refusals.push({
+      field: `items.${index}.target`,
+      code: "INVALID_STATE",
+      message: `Not enough space on the target: ${result.spaceNeededBytes} bytes needed, ${result.spaceFreeBytes} free.`,
+    });
+  }
+  if (result.quickRollback.reason === notCheckedYet) {
+    result.quickRollback = quickRollbackFrom(facts);
+    const { allowed, reason } = result.quickRollback;
+    if (quickRollback && !allowed) refuseQuickRollback(result, index, reason ?? "");
+  }
   result.ok = result.refusals.length === 0;
   return result;
 }

@@ -3,7 +3,7 @@
 // written: it needs attention with the reason, and cancel leaves everything as it was.
 import { noFacts } from "../preflight/facts";
 import { collectPreflightFacts } from "../preflight/collect-facts";
-import { preflightItem } from "../preflight/checks";
+import { preflightItem, withFacts } from "../preflight/checks";
 import type { FailbackItemRequest, NewLocationOptions } from "../types";
 import { PermanentStepError, type StepImpl } from "./step";
 
@@ -15,10 +15,10 @@ export const preflightAgain: StepImpl = async ({ ctx, db }) => {
     recoveredVmId: item.targetKind === "recovered" ? (item.targetVmId ?? undefined) : undefined,
     newLocation: item.targetKind === "new_location" ? (item.targetOptions as unknown as NewLocationOptions) : undefined,
   };
-  const [facts] = await collectPreflightFacts(db, [request]);
-  const result = await preflightItem(db, request, 0, session.quickRollback, facts ?? noFacts, {
-    ownItemId: item.id,
-  });
+  const checked = await preflightItem(db, request, 0, session.quickRollback, { ownItemId: item.id });
+  // The hosts are asked only when the database checks pass, as at the start.
+  const [facts] = checked.ok ? await collectPreflightFacts(db, [request]) : [];
+  const result = checked.ok ? withFacts(checked, 0, session.quickRollback, facts ?? noFacts) : checked;
   if (!result.ok) {
     throw new PermanentStepError(
       `Pre-flight refused on fresh facts: ${result.refusals.map((r) => r.message).join(" ")}`,

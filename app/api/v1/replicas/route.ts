@@ -3,7 +3,7 @@ import { queryOf, replicaListQuery } from "@/lib/api/inputs";
 import { jsonResponse } from "@/lib/api/json";
 import { filterReplicas } from "@/lib/api/replica-filter";
 import { apiRoute } from "@/lib/api/route";
-import { validate } from "@/lib/api/validation";
+import { validate } from "@/lib/errors";
 import { listReplicas } from "@/lib/db/queries/replicas";
 
 export const dynamic = "force-dynamic";

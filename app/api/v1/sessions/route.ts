@@ -4,7 +4,7 @@ import { commandRoute } from "@/lib/api/command-route";
 import { queryOf, sessionListQuery } from "@/lib/api/inputs";
 import { jsonResponse } from "@/lib/api/json";
 import { apiRoute } from "@/lib/api/route";
-import { validate } from "@/lib/api/validation";
+import { validate } from "@/lib/errors";
 import { listSessions } from "@/lib/db/queries/sessions";
 import { commandOf } from "@/lib/commands/catalog";
 

@@ -6,9 +6,9 @@ import { stillAllowed } from "@/lib/api/authorize";
 import { jsonResponse } from "@/lib/api/json";
 import { apiRoute } from "@/lib/api/route";
 import { sessionTarget } from "@/lib/api/targets";
-import { pathId, validate } from "@/lib/api/validation";
+import { pathId } from "@/lib/api/validation";
 import { getSessionDetail } from "@/lib/db/queries/sessions";
-import { AppError } from "@/lib/errors";
+import { AppError, validate } from "@/lib/errors";
 import { eventsAfter } from "@/lib/events/events";
 import { lastEventIdOf, sessionEventStream, sseResponse } from "@/lib/events/stream";
 
