@@ -1,6 +1,6 @@
 // `npm test`: every check the project has, in order — lint, formatting, typecheck, the build and what its server
-// bundle holds, unit and integration tests (vitest, real PostgreSQL and QEMU), then end-to-end tests (Playwright
-// in Debian Chromium against the product's server).
+// bundle holds, the libvirt host, unit and integration tests (vitest, real PostgreSQL, QEMU and libvirt), then
+// end-to-end tests (Playwright in Debian Chromium against the product's server).
 // Every stage runs even when an earlier one fails; the closing line sums up the tests.
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -50,6 +50,10 @@ const built = await (async () => {
 })();
 // The built server code must hold no worker-only module (each carries a sentinel string the check looks for).
 if (built) run("web bundle boundary", process.execPath, ["--import", "tsx", "scripts/check-web-bundle.ts"]);
+// The libvirt tests need libvirtd: bring it up here (install, configure, start) so `npm test` needs no setup
+// step. A failed start fails this stage; the libvirt tests then fail under CI=true and skip elsewhere. The
+// daemon stays up afterwards (a developer's machine keeps it); .ci/run stops what the script started.
+run("libvirt host", "bash", ["scripts/libvirt-host.sh", "up"]);
 run("unit and integration tests", bin("vitest"), [
   "run",
   "--reporter=default",
