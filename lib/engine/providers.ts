@@ -3,12 +3,15 @@
 // worker configures the providers once, at its start (configureProviders); any other process that asks for one
 // gets a clear error instead of a hypervisor.
 import type { Host } from "@/lib/db/schema";
+import { DEFAULT_STORAGE_DIR, LibvirtProvider } from "@/lib/providers/libvirt/provider";
 import { QemuProvider } from "@/lib/providers/qemu/provider";
 import type { Provider } from "@/lib/providers/types";
 
 export interface ProviderSettings {
   /** Where the qemu provider keeps the built tiny guest (kernel + initramfs) its lab VMs boot. */
   guestCacheDir: string;
+  /** Where libvirt providers keep this worker's export sockets and pid files (default: the system's temp folder). */
+  runDir?: string;
 }
 
 const holder = globalThis as unknown as { failbackProviderSettings?: ProviderSettings };
@@ -27,23 +30,44 @@ function providerSettings(): ProviderSettings {
 }
 
 export function providerForHost(host: Host): Provider {
-  if (host.providerKind !== "qemu") {
-    throw new Error(`host ${host.name}: the ${host.providerKind} provider is not available in this build`);
-  }
-  const siteDir = siteDirOf(host);
-  const key = `qemu:${siteDir}`;
+  const key = providerKey(host);
   let provider = instances.get(key);
   if (!provider) {
-    provider = new QemuProvider({ siteDir, guestCacheDir: providerSettings().guestCacheDir });
+    provider =
+      host.providerKind === "qemu"
+        ? new QemuProvider({ siteDir: siteDirOf(host), guestCacheDir: providerSettings().guestCacheDir })
+        : new LibvirtProvider({
+            uri: libvirtUriOf(host),
+            storageDir: storageOf(host),
+            runDir: providerSettings().runDir,
+          });
     instances.set(key, provider);
   }
   return provider;
 }
 
-/** Where a qemu host keeps its VMs (new_location: the new VM's folder). */
+function providerKey(host: Host): string {
+  return host.providerKind === "qemu" ? `qemu:${siteDirOf(host)}` : `libvirt:${libvirtUriOf(host)}:${storageOf(host)}`;
+}
+
+/** Where a qemu host keeps its VMs. */
 export function siteDirOf(host: Host): string {
   const siteDir = host.connection.siteDir;
   if (typeof siteDir !== "string" || !siteDir)
     throw new Error(`host ${host.name} has no siteDir in its connection settings`);
   return siteDir;
+}
+
+function libvirtUriOf(host: Host): string {
+  const uri = host.connection.uri;
+  if (typeof uri !== "string" || !uri)
+    throw new Error(`host ${host.name} has no libvirt URI in its connection settings`);
+  return uri;
+}
+
+/** Where a new VM's disks go on this host (new_location): a qemu site's folder, a libvirt host's storage folder. */
+export function storageOf(host: Host): string {
+  if (host.providerKind === "qemu") return siteDirOf(host);
+  const storageDir = host.connection.storageDir;
+  return typeof storageDir === "string" && storageDir ? storageDir : DEFAULT_STORAGE_DIR;
 }

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { upsertDisk, upsertVm } from "@/lib/db/queries/estate";
 import { failbackItems } from "@/lib/db/schema";
 import type { SnapshotSlot } from "../plans";
-import { siteDirOf } from "../providers";
+import { storageOf } from "../providers";
 import { requireTarget, type ItemContext } from "../context";
 import type { StepImpl } from "./step";
 
@@ -66,7 +66,7 @@ export const createVmAtNewLocation: StepImpl = async ({ ctx }) => {
   const where = ctx.newLocation;
   if (!where) throw new Error("the item has no new location");
   const info = await ctx.replicaVm.provider.ensureVmLike(ctx.replicaVm.ext, where.name, {
-    storage: siteDirOf(where.host),
+    storage: storageOf(where.host),
     cpus: where.cpus,
     memoryMib: where.memoryMib,
     network: where.network,
