@@ -76,3 +76,17 @@ export async function removeDomainsTagged(host: LibvirtHost, tag: string): Promi
     await host.virsh(["undefine", name, "--checkpoints-metadata"]).catch(() => {});
   }
 }
+
+/** Destroys and undefines every domain with a disk in one of `folders` (a test's own storage). */
+export async function removeDomainsStoredIn(host: LibvirtHost, folders: readonly string[]): Promise<void> {
+  const uuids = (await host.virsh(["list", "--all", "--uuid"]))
+    .split("\n")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const uuid of uuids) {
+    const disks = await host.virsh(["domblklist", uuid]).catch(() => "");
+    if (!folders.some((folder) => disks.includes(`${folder}/`))) continue;
+    await host.virsh(["destroy", uuid]).catch(() => {});
+    await host.virsh(["undefine", uuid, "--checkpoints-metadata"]).catch(() => {});
+  }
+}
