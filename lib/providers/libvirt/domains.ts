@@ -17,17 +17,7 @@ export function checkVmId(vmId: string): void {
 export async function dumpXml(host: LibvirtHost, vmId: string, which: "live" | "inactive"): Promise<string> {
   checkVmId(vmId);
   const args = which === "inactive" ? ["--inactive", "--security-info"] : ["--security-info"];
-  try {
-    return await host.virsh(["dumpxml", vmId, ...args]);
-  } catch (err) {
-    if (err instanceof ProviderError && err.kind === "not_found")
-      throw new ProviderError(
-        "not_found",
-        `VM ${vmId} not found on ${host.label} (the domain vanished?)`,
-        err.toolMessage,
-      );
-    throw err;
-  }
+  return host.virsh(["dumpxml", vmId, ...args]);
 }
 
 export async function describe(host: LibvirtHost, vmId: string, which: "live" | "inactive" = "live") {

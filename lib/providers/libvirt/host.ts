@@ -46,10 +46,20 @@ export class LibvirtHost {
 
   /** One virsh command. */
   async virsh(args: string[], options: ToolOptions = {}): Promise<string> {
-    if (!this.sessions) return (await execTool("virsh", ["-q", "-c", this.uri, ...args], options, virshError)).stdout;
-    const result = await this.remote("virsh", ["-q", "-c", remoteLocalUri(this.uri), ...args], options);
-    if (result.status !== 0) throw virshError(result.stderr.trim() || result.stdout.trim());
-    return result.stdout;
+    try {
+      if (!this.sessions) return (await execTool("virsh", ["-q", "-c", this.uri, ...args], options, virshError)).stdout;
+      const result = await this.remote("virsh", ["-q", "-c", remoteLocalUri(this.uri), ...args], options);
+      if (result.status !== 0) throw virshError(result.stderr.trim() || result.stdout.trim());
+      return result.stdout;
+    } catch (err) {
+      if (err instanceof ProviderError && err.kind === "not_found")
+        throw new ProviderError(
+          "not_found",
+          `domain ${args[1] ?? ""} not found on ${this.label}: it vanished (undefined or renamed), or the id is wrong`,
+          err.toolMessage,
+        );
+      throw err;
+    }
   }
 
   /** A command on the host itself: here, or over SSH. */

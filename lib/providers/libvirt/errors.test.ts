@@ -1,0 +1,65 @@
+// The errors a user meets with libvirt hosts, on a real daemon: each a typed ProviderError with libvirt's own
+// words and what to do — never a crash.
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { describeWithLibvirt } from "@/lib/testing/libvirt";
+import { ProviderError } from "../errors";
+import { defineDomain } from "./create";
+import { LibvirtProvider } from "./provider";
+import { TestDomains } from "./testing/domains";
+
+const domains = new TestDomains();
+afterAll(() => domains.cleanup());
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(ProviderError);
+  return error as ProviderError;
+}
+
+describeWithLibvirt("libvirt errors", () => {
+  it("a daemon that does not answer: transient, with libvirt's words and a hint", async () => {
+    const provider = new LibvirtProvider({ uri: "qemu:///system?socket=/tmp/failback-no-such-libvirt.sock" });
+    const error = await failure(provider.listVms());
+    expect(error).toMatchObject({ kind: "hypervisor", transient: true });
+    expect(error.message).toMatch(/libvirt does not answer.*libvirtd runs/);
+    expect(error.toolMessage).toMatch(/Failed to connect socket/);
+  });
+
+  it("a domain that vanished is not_found, naming the host", async () => {
+    const vm = await domains.create("vanishing");
+    execFileSync("virsh", ["-q", "-c", "qemu:///system", "undefine", vm.id]);
+    const error = await failure(domains.provider.getVm(vm.id));
+    expect(error.kind).toBe("not_found");
+    expect(error.message).toMatch(/vanished/);
+    expect((await failure(domains.provider.ensureSnapshot(vm.id, "s1", "working"))).kind).toBe("not_found");
+    expect((await failure(domains.provider.getVm("not-a-uuid"))).kind).toBe("invalid");
+  });
+
+  it("a raw disk is listed with the reason, and snapshots of it are refused with what to do", async () => {
+    const raw = path.join(domains.storageDir, "legacy.img");
+    execFileSync("qemu-img", ["create", "-q", "-f", "raw", raw, "8M"]);
+    await defineDomain(
+      domains.provider.host,
+      `<domain type='qemu'><name>${domains.tag}-legacy</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+        <os><type arch='x86_64' machine='q35'>hvm</type></os>
+        <devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw}'/>
+        <target dev='vda' bus='virtio'/></disk></devices></domain>`,
+    );
+    const listed = (await domains.provider.listVms()).find((vm) => vm.name === `${domains.tag}-legacy`);
+    expect(listed?.config.unsupported).toMatch(/vda is raw.*qemu-img convert -O qcow2/);
+    const error = await failure(domains.provider.ensureSnapshot(listed?.id as string, "s1", "working"));
+    expect(error.kind).toBe("unsupported");
+    expect(error.message).toMatch(/qemu-img convert/);
+  });
+
+  it("a snapshot name the provider cannot use is invalid before anything is touched", async () => {
+    const vm = await domains.create("names");
+    expect((await failure(domains.provider.ensureSnapshot(vm.id, "../x", "working"))).kind).toBe("invalid");
+    expect(await domains.provider.listSnapshots(vm.id)).toEqual([]);
+  });
+});
