@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 
 URI=qemu:///system
 STATE_DIR=/var/run/failback-libvirt
-STARTED_MARK=$STATE_DIR/started-by-failback
+STARTED_MARK=$STATE_DIR/libvirtd-started-by-failback
+VIRTLOGD_MARK=$STATE_DIR/virtlogd-started-by-failback
 
 answers() { timeout 10 virsh -q -c "$URI" version >/dev/null 2>&1; }
 
@@ -60,7 +61,10 @@ up() {
     exit 1
   fi
   configure
-  pgrep -x virtlogd >/dev/null || virtlogd -d
+  if ! pgrep -x virtlogd >/dev/null; then
+    virtlogd -d
+    touch "$VIRTLOGD_MARK"
+  fi
   if ! pgrep -x libvirtd >/dev/null; then
     libvirtd -d
     touch "$STARTED_MARK"
@@ -77,12 +81,18 @@ up() {
   exit 1
 }
 
+# Only what this script started: a daemon that ran before `up` is the machine's, not ours to stop.
 down() {
-  [[ -f $STARTED_MARK ]] || return 0
-  pkill -x libvirtd || true
-  pkill -x virtlogd || true
-  rm -f "$STARTED_MARK"
-  echo "[libvirt-host] stopped libvirtd and virtlogd"
+  if [[ -f $STARTED_MARK ]]; then
+    pkill -x libvirtd || true
+    rm -f "$STARTED_MARK"
+    echo "[libvirt-host] stopped libvirtd"
+  fi
+  if [[ -f $VIRTLOGD_MARK ]]; then
+    pkill -x virtlogd || true
+    rm -f "$VIRTLOGD_MARK"
+    echo "[libvirt-host] stopped virtlogd"
+  fi
 }
 
 case "${1:-}" in
