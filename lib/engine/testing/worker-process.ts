@@ -1,6 +1,7 @@
 // Real worker processes for crash tests (`node --import tsx scripts/worker.ts`), killed with real signals.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import path from "node:path";
+import { runWithFolderHidden } from "@/lib/testing/hidden-folder";
 
 export interface WorkerProcess {
   pid: number;
@@ -13,13 +14,16 @@ export interface WorkerProcessOptions {
   databaseUrl: string;
   dataDir: string;
   env?: Record<string, string>;
+  /** Runs the worker in a mount namespace where this folder is hidden (lib/testing/hidden-folder.ts). */
+  hiddenFolder?: string;
 }
 
 const projectDir = path.resolve(import.meta.dirname, "../../..");
 
 /** Starts a worker and resolves once it says it has started (its queue polls and its sweep ran once). */
 export async function spawnWorker(options: WorkerProcessOptions): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], {
+  const args = ["--import", "tsx", "scripts/worker.ts"];
+  const spawnOptions: SpawnOptions = {
     cwd: projectDir,
     env: {
       ...process.env,
@@ -36,7 +40,11 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
-  });
+  };
+  // unshare execs the worker in place (a mount namespace needs no fork): the child's pid is the worker's.
+  const child: ChildProcess = options.hiddenFolder
+    ? runWithFolderHidden(options.hiddenFolder, process.execPath, args, spawnOptions)
+    : spawn(process.execPath, args, spawnOptions);
   let output = "";
   child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr?.on("data", (c: Buffer) => (output += c.toString()));

@@ -17,6 +17,7 @@ import type {
   VmOverrides,
 } from "../types";
 import { stopLeftoverStorageDaemon } from "../qemu/storage-daemon";
+import { LIBVIRT_PROVIDER_SENTINEL } from "./boundary-sentinel";
 import { changedSinceCheckpoint, restartCheckpoint } from "./checkpoints";
 import { createDomain, ensureDomainLike, type NewDomainConfig } from "./create";
 import { openDiskForRead, openSnapshotForWrite, writePatternLive } from "./disk-access";
@@ -46,6 +47,8 @@ export const DEFAULT_STORAGE_DIR = "/var/lib/libvirt/images/failback";
 
 export class LibvirtProvider implements Provider {
   readonly kind = "libvirt" as const;
+  /** Set on every instance, so no bundler can drop it while this class is bundled (see ./boundary-sentinel). */
+  readonly boundarySentinel = LIBVIRT_PROVIDER_SENTINEL;
   readonly host: LibvirtHost;
   readonly storageDir: string;
   private readonly runDir: string;
