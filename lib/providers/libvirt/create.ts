@@ -123,9 +123,10 @@ export async function ensureDomainLike(
   const existing = await domainUuidByName(host, name);
   if (existing) return existing;
   const source = await dumpXml(host, sourceVmId, "inactive");
+  const storage = overrides.storage === undefined ? undefined : await storageFolder(host, overrides.storage);
   const diskFiles: Record<string, string> = {};
   for (const [label, { sizeBytes, folder }] of Object.entries(sizes)) {
-    const file = path.join(overrides.storage ?? folder, `${fileStem(name)}.${label}.qcow2`);
+    const file = path.join(storage ?? folder, `${fileStem(name)}.${label}.qcow2`);
     await makeEmptyDisk(host, file, sizeBytes);
     diskFiles[label] = file;
   }
@@ -133,4 +134,25 @@ export async function ensureDomainLike(
   const uuid = await domainUuidByName(host, name);
   if (!uuid) throw new ProviderError("hypervisor", `libvirt accepted domain ${name} but does not list it`);
   return uuid;
+}
+
+/**
+ * Where new disks go: a folder (an absolute path) as it is, or a libvirt storage pool by name — a pool backed by a
+ * folder (dir, fs, netfs) gives its target path; others (RBD, iSCSI, LVM) cannot hold qcow2 overlays.
+ */
+export async function storageFolder(host: LibvirtHost, storage: string): Promise<string> {
+  if (path.isAbsolute(storage)) return storage;
+  const xml = await host.virsh(["pool-dumpxml", storage]).catch((err: unknown) => {
+    if (err instanceof ProviderError && /Storage pool not found|no storage pool/i.test(err.toolMessage ?? ""))
+      throw new ProviderError("not_found", `storage pool ${storage} not found on ${host.label}`, err.toolMessage);
+    throw err;
+  });
+  const type = /<pool type=['"]([^'"]+)['"]/.exec(xml)?.[1] ?? "";
+  const target = /<target>\s*<path>([^<]+)<\/path>/.exec(xml)?.[1];
+  if (!["dir", "fs", "netfs"].includes(type) || !target)
+    throw new ProviderError(
+      "unsupported",
+      `storage pool ${storage} is a ${type || "unknown"} pool: new disks need a folder-backed pool (dir, fs or netfs) or a folder`,
+    );
+  return target;
 }

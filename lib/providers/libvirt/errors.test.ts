@@ -57,6 +57,23 @@ describeWithLibvirt("libvirt errors", () => {
     expect(error.message).toMatch(/qemu-img convert/);
   });
 
+  it("new disks go to a folder-backed storage pool named instead of a folder; an unknown pool is not_found", async () => {
+    const source = await domains.create("pool-source");
+    const folder = path.join(domains.storageDir, "pool");
+    const pool = `${domains.tag}-pool`;
+    execFileSync("virsh", ["-q", "-c", "qemu:///system", "pool-define-as", pool, "dir", "--target", folder]);
+    try {
+      const like = await domains.provider.ensureVmLike(source.id, `${domains.tag}-in-pool`, { storage: pool });
+      expect(like.disks.map((d) => path.dirname(d.locator))).toEqual([folder, folder]);
+      const error = await failure(
+        domains.provider.ensureVmLike(source.id, `${domains.tag}-nowhere`, { storage: "no-such-pool" }),
+      );
+      expect(error.kind).toBe("not_found");
+    } finally {
+      execFileSync("virsh", ["-q", "-c", "qemu:///system", "pool-undefine", pool]);
+    }
+  });
+
   it("a snapshot name the provider cannot use is invalid before anything is touched", async () => {
     const vm = await domains.create("names");
     expect((await failure(domains.provider.ensureSnapshot(vm.id, "../x", "working"))).kind).toBe("invalid");
