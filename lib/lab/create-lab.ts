@@ -1,6 +1,7 @@
-// `npm run lab -- create`: a production site and a DR site of real QEMU VMs with real content, each VM
-// replicated twice (full, then incremental from the source's dirty bitmap) and failed over, with writes made
-// through the running replicas and some changes on the production side — so failback has real work to do.
+// `npm run lab -- create`: a production site and a DR site of real VMs with real content — QEMU VMs in site
+// folders (the default) or libvirt domains (`--provider libvirt`, lab-providers.ts) — each VM replicated twice
+// (full, then incremental from the source's change tracking) and failed over, with writes made through the
+// running replicas and some changes on the production side — so failback has real work to do.
 import type { Db } from "@/lib/db/client";
 import { appendAudit } from "@/lib/db/queries/audit";
 import {
@@ -13,13 +14,20 @@ import {
   upsertVm,
 } from "@/lib/db/queries/estate";
 import { ensureGuestImage } from "@/lib/guest/build-guest";
-import { QemuProvider } from "@/lib/providers/qemu/provider";
 import type { VmInfo } from "@/lib/providers/types";
 import { failover } from "@/lib/replication/failover";
 import { replicate, sourceChangeTracking } from "@/lib/replication/replicate";
 import { changeRandomBlocks, fillDisk, seededRandom } from "./content";
 import { diskBytes, diskLabel, labSites, labVms, replicaVmId, type LabSize, type LabVm } from "./estate";
-import { readLabState, writeLabState } from "./lab-state";
+import {
+  checkLabTag,
+  checkLibvirtAnswers,
+  DEFAULT_LAB_TAG,
+  defaultLibvirtUri,
+  labSiteProviders,
+  type LabSiteProvider,
+} from "./lab-providers";
+import { readLabState, writeLabState, type LabProviderKind, type LabState } from "./lab-state";
 import { resetLab } from "./reset-lab";
 
 export interface CreateLabOptions {
@@ -32,6 +40,16 @@ export interface CreateLabOptions {
   vms?: LabVm[];
   /** Site names in the inventory (default: the lab's); tests use their own so runs side by side never meet. */
   siteNames?: { production: string; dr: string };
+  /** Where the VMs live (default qemu). */
+  provider?: LabProviderKind;
+  /** libvirt: the daemon (default FAILBACK_LIBVIRT_URI or qemu:///system) and the domain-name tag (default "lab"). */
+  libvirt?: { uri?: string; tag?: string };
+}
+
+/** What a lab creation built: each lab VM with its provider ids (qemu: folder names; libvirt: domain UUIDs). */
+export interface CreatedLab {
+  provider: LabProviderKind;
+  vms: { id: string; sourceVmId: string; sourceName: string; replicaVmId: string; replicaName: string }[];
 }
 
 export class LabExistsError extends Error {
@@ -44,7 +62,7 @@ export class LabExistsError extends Error {
 const cbtName = sourceChangeTracking;
 const block = 64 * 1024;
 
-export async function createLab(options: CreateLabOptions): Promise<void> {
+export async function createLab(options: CreateLabOptions): Promise<CreatedLab> {
   const { db, labDir, size } = options;
   const log = options.log ?? (() => {});
   const existing = readLabState(labDir);
@@ -53,37 +71,34 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     log("An earlier lab creation was interrupted; clearing it first.");
     await resetLab(db, labDir, log);
   }
-  writeLabState(labDir, { state: "creating", size, createdAt: new Date().toISOString() });
+  const kind = options.provider ?? "qemu";
+  const where: Pick<LabState, "provider" | "libvirt" | "siteNames"> = {
+    provider: kind,
+    ...(kind === "libvirt"
+      ? { libvirt: { uri: options.libvirt?.uri ?? defaultLibvirtUri(), tag: options.libvirt?.tag ?? DEFAULT_LAB_TAG } }
+      : {}),
+    ...(options.siteNames ? { siteNames: options.siteNames } : {}),
+  };
+  if (where.libvirt) {
+    checkLabTag(where.libvirt.tag);
+    await checkLibvirtAnswers(where.libvirt.uri);
+  }
+  const stateOf = (state: LabState["state"]): LabState => ({
+    state,
+    size,
+    createdAt: new Date().toISOString(),
+    ...where,
+  });
+  writeLabState(labDir, stateOf("creating"));
 
-  const production = new QemuProvider({
-    siteDir: `${labDir}/${labSites.production.folder}`,
-    guestCacheDir: options.guestCacheDir,
-  });
-  const dr = new QemuProvider({ siteDir: `${labDir}/${labSites.dr.folder}`, guestCacheDir: options.guestCacheDir });
+  const sites = labSiteProviders(labDir, where, options.guestCacheDir);
+  const { production, dr } = sites;
   const [prodSite, drSite] = [
-    await upsertSite(
-      db,
-      options.siteNames?.production ?? labSites.production.name,
-      "The lab's production site: QEMU VMs in a folder.",
-    ),
-    await upsertSite(
-      db,
-      options.siteNames?.dr ?? labSites.dr.name,
-      "The lab's disaster-recovery site, where the replicas run.",
-    ),
+    await upsertSite(db, options.siteNames?.production ?? labSites.production.name, production.description),
+    await upsertSite(db, options.siteNames?.dr ?? labSites.dr.name, dr.description),
   ];
-  const prodHost = await upsertHost(db, {
-    siteId: prodSite.id,
-    name: labSites.production.host,
-    providerKind: "qemu",
-    connection: { siteDir: production.site.dir },
-  });
-  const drHost = await upsertHost(db, {
-    siteId: drSite.id,
-    name: labSites.dr.host,
-    providerKind: "qemu",
-    connection: { siteDir: dr.site.dir },
-  });
+  const prodHost = await upsertHost(db, { siteId: prodSite.id, ...production.host });
+  const drHost = await upsertHost(db, { siteId: drSite.id, ...dr.host });
 
   const estate = options.vms ?? labVms;
   if (estate.some((vm) => vm.tinyGuest)) {
@@ -106,21 +121,23 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     return row;
   };
 
+  const built: CreatedLab["vms"] = [];
   for (const [index, spec] of estate.entries()) {
     const seed = 1000 + index * 97;
     log(
       `${spec.name}: creating the production VM with ${spec.diskUnits.length} disk${spec.diskUnits.length === 1 ? "" : "s"}`,
     );
-    const source = await production.createVm(spec.id, {
+    const source = await production.createVm({
+      id: spec.id,
       name: spec.name,
       cpus: 1,
       memoryMib: spec.tinyGuest ? 256 : 64,
       guestAgent: spec.guestAgent,
-      guest: spec.tinyGuest ? "tiny" : "none",
+      tiny: spec.tinyGuest,
       disks: spec.diskUnits.map((units, d) => ({ label: diskLabel(d), sizeBytes: diskBytes(size, units) })),
     });
     for (const [d, disk] of source.disks.entries()) {
-      const handle = await production.openTopForWrite(spec.id, disk.label);
+      const handle = await production.openTopForWrite(source.id, disk.label);
       try {
         await fillDisk(handle, seed + d, size === "demo" ? 0.02 : 0.25);
       } finally {
@@ -129,12 +146,13 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     }
     const sourceRow = await recordVm(prodHost.id, source);
 
-    const replica = await dr.createVm(replicaVmId(spec.id), {
+    const replica = await dr.createVm({
+      id: replicaVmId(spec.id),
       name: `${spec.name} (replica)`,
       cpus: source.cpus,
       memoryMib: source.memoryMib,
       guestAgent: source.guestAgent,
-      guest: spec.tinyGuest ? "tiny" : "none",
+      tiny: spec.tinyGuest,
       disks: source.disks.map((disk) => ({ label: disk.label, sizeBytes: disk.sizeBytes })),
     });
     const replicaRow = await recordVm(drHost.id, replica);
@@ -142,9 +160,9 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
 
     log(`${spec.name}: replicating (full copy)`);
     const first = await replicate({
-      source: production,
-      sourceVmId: spec.id,
-      target: dr,
+      source: production.provider,
+      sourceVmId: source.id,
+      target: dr.provider,
       replicaVmId: replica.id,
       seq: 1,
       cbtName,
@@ -162,9 +180,9 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     await changeEveryDisk(production, source, seed * 7, 12);
     log(`${spec.name}: replicating (incremental, from the source's change tracking)`);
     const second = await replicate({
-      source: production,
-      sourceVmId: spec.id,
-      target: dr,
+      source: production.provider,
+      sourceVmId: source.id,
+      target: dr.provider,
       replicaVmId: replica.id,
       seq: 2,
       cbtName,
@@ -179,7 +197,7 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     });
 
     log(`${spec.name}: failing over to the replica`);
-    await failover(dr, replica.id);
+    await failover(dr.provider, replica.id);
     await markFailedOver(db, replicaRecord.id, rp2.id);
 
     // Users keep working on the replica: real writes through the running VM's block layer.
@@ -194,19 +212,32 @@ export async function createLab(options: CreateLabOptions): Promise<void> {
     }
     // And the production side changed a little after the last replication (say, before the disaster struck).
     await changeEveryDisk(production, source, seed * 11, 3);
+    built.push({
+      id: spec.id,
+      sourceVmId: source.id,
+      sourceName: source.name,
+      replicaVmId: replica.id,
+      replicaName: replica.name,
+    });
   }
-  writeLabState(labDir, { state: "ready", size, createdAt: new Date().toISOString() });
+  writeLabState(labDir, stateOf("ready"));
   await appendAudit(db, {
     actorLabel: "system",
     action: "lab.create",
     outcome: "ok",
-    details: { size, vms: estate.length },
+    details: { size, vms: estate.length, provider: kind },
   });
   log(`The lab is ready: ${estate.length} replicas in failover.`);
+  return { provider: kind, vms: built };
 }
 
 /** Overwrites `blocksPerDisk` random blocks on each disk of a powered-off VM (marking its dirty bitmap). */
-async function changeEveryDisk(provider: QemuProvider, vm: VmInfo, seed: number, blocksPerDisk: number): Promise<void> {
+async function changeEveryDisk(
+  provider: LabSiteProvider,
+  vm: VmInfo,
+  seed: number,
+  blocksPerDisk: number,
+): Promise<void> {
   for (const [d, disk] of vm.disks.entries()) {
     const handle = await provider.openTopForWrite(vm.id, disk.label);
     try {

@@ -1,12 +1,21 @@
-// lab.json: whether a lab exists and was finished. A "creating" lab was interrupted and is rebuilt from scratch.
+// lab.json: whether a lab exists and was finished, and where its VMs live. A "creating" lab was interrupted and is
+// rebuilt from scratch. It is written before the first VM is made, so reset always knows what to look for.
 import fs from "node:fs";
 import path from "node:path";
 import type { LabSize } from "./estate";
+
+export type LabProviderKind = "qemu" | "libvirt";
 
 export interface LabState {
   state: "creating" | "ready";
   size: LabSize;
   createdAt: string;
+  /** Absent in labs made before libvirt labs existed: qemu. */
+  provider?: LabProviderKind;
+  /** libvirt: the daemon both sites use, and the tag in every domain name (`fb-<tag>-…`). */
+  libvirt?: { uri: string; tag: string };
+  /** Site names in the inventory when not the lab's own (test labs). */
+  siteNames?: { production: string; dr: string };
 }
 
 export function readLabState(labDir: string): LabState | null {
