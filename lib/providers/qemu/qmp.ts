@@ -2,7 +2,7 @@
 //
 // - connect(): greeting + qmp_capabilities. QEMU's monitor serves ONE client at a time: a second connection
 //   is accepted by the kernel but gets no greeting until the first client leaves, so the greeting wait is
-//   bounded and reported as a transient "busy".
+//   bounded and reported as a transient "busy". Events that arrive before the greeting are skipped.
 // - execute(): commands carry ids, so replies are matched even when several are in flight; each has a timeout.
 // - Events are kept (bounded) and can be awaited with waitForEvent(); mark() lets a caller start a command
 //   and then wait for an event that may have arrived before the waiter was registered (e.g. BLOCK_JOB_READY).
@@ -214,6 +214,10 @@ export class QmpClient {
         continue; // QEMU only sends JSON; ignore anything else rather than crash the process
       }
       if (this.greetingHandler) {
+        // QEMU may write an event to a new connection before its greeting (seen: a JOB_STATUS_CHANGE right
+        // after a job ended, emitted while the monitor still counted the previous client's session). It belongs
+        // to no session of ours: skip it and keep waiting for the greeting.
+        if (typeof msg.event === "string" && !("QMP" in msg)) continue;
         const handler = this.greetingHandler;
         this.greetingHandler = null;
         handler(msg);

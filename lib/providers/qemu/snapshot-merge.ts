@@ -2,7 +2,7 @@
 // commit with the VM off, a block-commit job while it runs), for the top layer and for a middle one.
 import fs from "node:fs";
 import { ProviderError } from "../errors";
-import { activeChainNodes } from "./block-graph";
+import { activeChainNodes, COMMIT_JOB_PREFIX } from "./block-graph";
 import { qemuImg } from "./exec";
 import type { QmpClient, QmpEvent } from "./qmp";
 import type { Site } from "./site";
@@ -84,30 +84,30 @@ async function mergeLive(site: Site, vmId: string, label: string, name: string, 
   const index = layers.indexOf(name);
   const below = layers[index - 1] as string;
   const node = nodeName(label, name);
-  const jobId = `fb-commit-${node}`;
+  const jobId = `${COMMIT_JOB_PREFIX}${node}`;
   const { pausedMarker } = runPaths(site, vmId);
   try {
     await withQmp(site, vmId, async (qmp) => {
       const chain = (await activeChainNodes(qmp, label)) ?? [];
       if (!chain.includes(node)) return; // merged already by a crashed attempt; reconcile finishes the books
+      // Reconcile ran first under the VM lock and cancelled any job a crashed attempt left behind: this job is
+      // new, and whether it is an active commit follows from the chain (layers only: QEMU's implicit filter
+      // nodes are left out), so a ready active job is never awaited as if it would complete by itself.
       const active = chain[0] === node;
       const since = qmp.mark();
-      const jobs = await qmp.execute<{ device: string; ready: boolean }[]>("query-block-jobs");
-      const existing = jobs.find((j) => j.device === jobId); // left running by a crashed attempt
-      if (!existing) {
-        await qmp.execute("block-commit", {
-          "job-id": jobId,
-          device: chain[0],
-          "base-node": nodeName(label, below),
-          // A middle layer: the job ends by itself and rewrites the layer above to point at `below`.
-          ...(active ? {} : { "top-node": node, "backing-file": `${below}.qcow2` }),
-        });
-      }
+      await qmp.execute("block-commit", {
+        "job-id": jobId,
+        device: chain[0],
+        "base-node": nodeName(label, below),
+        // A middle layer: the job ends by itself and rewrites the layer above to point at `below`.
+        ...(active ? {} : { "top-node": node, "backing-file": `${below}.qcow2` }),
+      });
       if (!active) {
         await waitForJob(qmp, jobId, "BLOCK_JOB_COMPLETED", since, jobTimeoutMs);
         return;
       }
-      if (!existing?.ready) await waitForJob(qmp, jobId, "BLOCK_JOB_READY", since, jobTimeoutMs);
+      // An active commit never ends by itself: it becomes ready, then mirrors every guest write until completed.
+      await waitForJob(qmp, jobId, "BLOCK_JOB_READY", since, jobTimeoutMs);
       // Pause the guest across the pivot until vm.json says `below` is the top: a crash in that window must
       // not leave guest writes in `below` that a re-run of the commit would overwrite with older data.
       const { status } = await qmp.execute<{ status: string }>("query-status");
@@ -120,8 +120,8 @@ async function mergeLive(site: Site, vmId: string, label: string, name: string, 
       await waitForJob(qmp, jobId, "BLOCK_JOB_COMPLETED", completeSince, jobTimeoutMs);
     });
   } catch (err) {
-    // If the pivot happened before the failure, reconcile records it and resumes a VM we paused; if not,
-    // the guest keeps running on the old chain and a retry starts over.
+    // If the pivot happened before the failure, reconcile records it and resumes a VM we paused; if not, it
+    // cancels the job (the guest keeps running on the old chain) and a retry starts over.
     await reconcileVmLocked(site, vmId).catch(() => {});
     throw err;
   }

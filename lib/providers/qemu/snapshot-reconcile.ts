@@ -4,10 +4,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ProviderError } from "../errors";
-import { activeChainNodes, namedNodes } from "./block-graph";
+import { activeChainNodes, blockJobs, COMMIT_JOB_PREFIX, namedNodes } from "./block-graph";
 import type { QmpClient } from "./qmp";
 import type { Site } from "./site";
 import { backingOf, diskOf, listDir, retireLayer, topLayer, unlistedLayerFiles, updateDisk } from "./snapshot-layers";
+import { sleep } from "./sleep";
 import { cleanupStaleRunFiles, isRunning } from "./vm-liveness";
 import { withVmLock } from "./vm-lock";
 import { nodeName, runPaths } from "./vm-names";
@@ -46,12 +47,23 @@ export async function reconcileVmLocked(site: Site, vmId: string): Promise<Recon
     cleanupStaleRunFiles(site, vmId);
     fs.rmSync(pausedMarker, { force: true });
   }
-  for (const label of site.readConfig(vmId).disks.map((d) => d.label)) {
-    finishInterruptedRemovals(site, vmId, label, report);
-    if (running) await withQmp(site, vmId, (qmp) => reconcileDiskLive(site, vmId, label, qmp, report));
-    else await reconcileDiskOffline(site, vmId, label, report);
+  const labels = site.readConfig(vmId).disks.map((d) => d.label);
+  if (!running) {
+    for (const label of labels) {
+      finishInterruptedRemovals(site, vmId, label, report);
+      await reconcileDiskOffline(site, vmId, label, report);
+    }
+    return report;
   }
-  if (running && (await resumeIfPausedByUs(site, vmId))) report.actions.push("resumed the VM paused for a live merge");
+  // One QMP connection for the whole pass (withQmp shares it with the nested users).
+  await withQmp(site, vmId, async (qmp) => {
+    await cancelLeftoverCommitJobs(qmp, report);
+    for (const label of labels) {
+      finishInterruptedRemovals(site, vmId, label, report);
+      await reconcileDiskLive(site, vmId, label, qmp, report);
+    }
+    if (await resumeIfPausedByUs(site, vmId)) report.actions.push("resumed the VM paused for a live merge");
+  });
   return report;
 }
 
@@ -175,6 +187,53 @@ async function reconcileDiskLive(
     if (nodes.has(node)) await deleteNode(qmp, node, report);
     fs.rmSync(site.layerFile(vmId, label, layer), { force: true });
     report.actions.push(`${label}: removed unattached layer file ${layer}.qcow2`);
+  }
+}
+
+/** How long a cancelled job may take to leave QEMU (force-cancelling is immediate; this bounds a stuck one). */
+const JOB_GONE_TIMEOUT_MS = 30_000;
+
+/**
+ * A live merge whose process died (or failed) leaves its block-commit job in QEMU: still copying, or ready and
+ * mirroring every guest write into the layer below until somebody pivots, with its implicit filter node above
+ * the layer. Under the VM lock nobody drives it any more, so it is cancelled with force: no pivot, at once even
+ * when ready or paused (a VM the dead process paused is resumed at the end of reconcile). The layer stays on
+ * top and holds every guest write; the layer below holds part of its data, which the layer above covers, and
+ * the re-run commits it again. A job whose pivot the dead process already requested may pivot before the cancel
+ * lands: the chain then lacks the layer, and the "live merge finished" rule records it.
+ */
+async function cancelLeftoverCommitJobs(qmp: QmpClient, report: ReconcileReport): Promise<void> {
+  const leftover = (await blockJobs(qmp)).filter((j) => j.device.startsWith(COMMIT_JOB_PREFIX));
+  if (leftover.length === 0) return;
+  const failures = new Map<string, string>();
+  for (const job of leftover) {
+    try {
+      await qmp.execute("block-job-cancel", { device: job.device, force: true });
+    } catch (err) {
+      // Gone meanwhile (it pivoted, or ended by itself), or in a state that ends by itself: the wait tells.
+      failures.set(job.device, (err as Error).message);
+    }
+  }
+  const deadline = Date.now() + JOB_GONE_TIMEOUT_MS;
+  let still = leftover;
+  for (;;) {
+    const now = new Set((await blockJobs(qmp)).map((j) => j.device));
+    still = still.filter((j) => now.has(j.device));
+    if (still.length === 0 || Date.now() >= deadline) break;
+    await sleep(20);
+  }
+  for (const job of leftover) {
+    if (still.includes(job)) {
+      const why = failures.get(job.device);
+      report.problems.push(
+        `block job ${job.device} left by an interrupted live merge did not end after block-job-cancel` +
+          (why === undefined ? "" : ` (${why})`),
+      );
+    } else {
+      report.actions.push(
+        `cancelled block job ${job.device} (${job.status}) left by an interrupted live merge; its re-run commits again`,
+      );
+    }
   }
 }
 

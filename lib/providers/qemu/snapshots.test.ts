@@ -328,6 +328,67 @@ describe("crash recovery: a re-run or reconcileVm converges", () => {
     expect(fs.existsSync(file("crash", "c3"))).toBe(false);
   });
 
+  it("live: a commit job left by a dead process (copying, ready, or ready with the VM paused) is cancelled; the re-run merges with every write", async () => {
+    const jobs = () => withQmp(site, "crash", (qmp) => qmp.execute<{ device: string }[]>("query-block-jobs"));
+    const cases = [
+      { layer: "c6", state: "running", speed: 1 }, // throttled: still copying when the process died
+      { layer: "c7", state: "ready" }, // ready: mirroring every guest write into base, nobody to pivot
+      { layer: "c8", state: "ready", pausedByUs: true }, // killed between `stop` and block-job-complete
+    ];
+    for (const [i, c] of cases.entries()) {
+      await ensureSnapshot(site, "crash", c.layer, "protective");
+      await writePatternLive(site, "crash", "vda", 8 * MiB + i * MiB, 65536, 0x70 + i);
+      const jobId = `fb-commit-${nodeName("vda", c.layer)}`;
+      // removeSnapshotKeepingChanges(c) died after block-commit (and, for c8, after pausing the guest):
+      await withQmp(site, "crash", async (qmp) => {
+        const since = qmp.mark();
+        await qmp.execute("block-commit", {
+          "job-id": jobId,
+          device: nodeName("vda", c.layer),
+          "base-node": "vda-base",
+          ...(c.speed === undefined ? {} : { speed: c.speed }),
+        });
+        if (c.state === "ready")
+          await qmp.waitForEvent("BLOCK_JOB_READY", (e) => e.data?.device === jobId, 10_000, { since });
+        if (c.pausedByUs) {
+          fs.writeFileSync(runPaths(site, "crash").pausedMarker, `${jobId}\n`);
+          await qmp.execute("stop");
+        }
+      });
+      if (!c.pausedByUs) await writePatternLive(site, "crash", "vda", 12 * MiB + i * MiB, 65536, 0x78 + i); // after
+      // QEMU's implicit filter above the layer is not part of the chain.
+      expect(await chain("crash")).toEqual([nodeName("vda", c.layer), "vda-base"]);
+      expect((await jobs()).map((j) => j.device)).toEqual([jobId]);
+
+      const report = await reconcileVm(site, "crash");
+      expect(report.problems, c.layer).toEqual([]);
+      expect(report.actions.join("\n"), c.layer).toMatch(
+        new RegExp(`cancelled block job ${jobId} \\(${c.pausedByUs ? "standby|ready" : c.state}\\)`),
+      );
+      if (c.pausedByUs) expect(report.actions.join("\n")).toMatch(/resumed the VM paused for a live merge/);
+      expect(await jobs()).toEqual([]);
+      expect(layers("crash")).toEqual(["base", c.layer]); // no pivot: the layer still holds the writes
+      expect(await chain("crash")).toEqual([nodeName("vda", c.layer), "vda-base"]);
+      expect(await powerState(site, "crash")).toBe("running");
+      expect(await reconcileVm(site, "crash")).toMatchObject({ actions: [], problems: [] });
+
+      await writePatternLive(site, "crash", "vda", 8 * MiB + i * MiB + 65536, 65536, 0x7c + i); // after the cancel
+      await removeSnapshotKeepingChanges(site, "crash", c.layer); // the engine's re-run
+      expect(layers("crash")).toEqual(["base"]);
+      expect(await chain("crash")).toEqual(["vda-base"]);
+      expect(await powerState(site, "crash")).toBe("running");
+    }
+    await powerOff(site, "crash");
+    for (const [i, c] of cases.entries()) {
+      const at = 8 * MiB + i * MiB;
+      expect(await hasPattern(file("crash", "base"), 0x70 + i, at, 65536), `${c.layer} before`).toBe(true);
+      expect(await hasPattern(file("crash", "base"), 0x7c + i, at + 65536, 65536), `${c.layer} after`).toBe(true);
+      if (!c.pausedByUs)
+        expect(await hasPattern(file("crash", "base"), 0x78 + i, 12 * MiB + i * MiB, 65536), c.layer).toBe(true);
+    }
+    await powerOn(site, "crash");
+  });
+
   it("live: an overlay added to QEMU but never attached is removed; the retry then works", async () => {
     await qemuImg([
       "create",

@@ -114,8 +114,9 @@ class Sweep {
     const reconcile = reconcileOf(this.ctx.provider);
     const report = await reconcile(operation.vmId);
     expect(report.problems, `${what}: reconcile problems`).toEqual([]);
-    // The engine's retry: the same call again. A transient refusal (e.g. a tool the dead process started still
-    // holds an image lock) is retried, as the engine does.
+    // The engine's retry: the same call again. A transient refusal is retried, as the engine does. Seen with qemu:
+    // SIGKILL ends the Node process only, so a `qemu-img create` it had started lives on for 10–40 ms holding the
+    // .tmp overlay's write lock, and the re-run's own create of that file fails with busy until it exits.
     let transientRetries = 0;
     let retriedOn = "";
     for (;;) {

@@ -17,6 +17,8 @@ export interface ContractContext {
   subject: ContractSubject;
   /** The subject's provider behind the typed-error guard (and every disk handle it returns). */
   provider: Provider;
+  /** subject.providerAt(storage) behind the same guard. */
+  providerAt(storage: string): Provider;
   /** A VM name unique to this run (a libvirt host keeps domains across runs). */
   name(slug: string): string;
   timings: Record<string, number>;
@@ -36,6 +38,7 @@ export function makeContext(raw: ContractSubject): ContractContext {
   return {
     subject: guard(raw, raw.name, record),
     provider: guard(raw.provider, `${raw.name} provider`, record),
+    providerAt: (storage) => guard(raw.providerAt(storage), `${raw.name} providerAt(${storage})`, record),
     name: (slug) => `ct-${tag}-${slug}`,
     timings: {},
     untypedRejections,
@@ -79,11 +82,7 @@ function guard<T extends object>(target: T, label: string, record: (where: strin
   });
 }
 
-/**
- * One contract case; the typed-error guard is checked after the body. A case the subject lists in knownGaps
- * still runs in full: its failure is printed with the gap's reason instead of failing the suite, and a run where
- * it passes says so (a gap that depends on where a kill lands may pass by chance; a fixed one should go).
- */
+/** One contract case; the typed-error guard is checked after the body. */
 export function contractCase(
   get: ContextGetter,
   title: string,
@@ -95,20 +94,7 @@ export function contractCase(
     async () => {
       const ctx = get();
       ctx.untypedRejections.length = 0;
-      const gap = ctx.subject.knownGaps?.[title];
-      if (gap === undefined) {
-        await body(ctx);
-      } else {
-        const error = await body(ctx).then(
-          () => null,
-          (err: unknown) => err,
-        );
-        console.warn(
-          error === null
-            ? `[contract ${ctx.subject.name}] known gap "${title}" did not show this run (fixed? then remove it): ${gap}`
-            : `[contract ${ctx.subject.name}] KNOWN GAP "${title}": ${gap}\n  failed with: ${String(error)}`,
-        );
-      }
+      await body(ctx);
       expect(ctx.untypedRejections.splice(0), "rejections that are not typed ProviderErrors").toEqual([]);
     },
     timeoutMs,
@@ -199,9 +185,15 @@ export async function writeRunning(ctx: ContractContext, vmId: string, writes: r
   for (const w of writes) await ctx.subject.writeThroughRunningVm(vmId, w.disk, w.offset, w.length, w.pattern);
 }
 
-/** The whole disk (or its frozen view below snapshot `at`) as the provider reads it. */
-export async function readDisk(ctx: ContractContext, vmId: string, disk: string, at?: string): Promise<Buffer> {
-  const handle = await ctx.provider.openDiskForRead(vmId, disk, at === undefined ? {} : { at });
+/** The whole disk (or its frozen view below snapshot `at`) as the provider (default the subject's) reads it. */
+export async function readDisk(
+  ctx: ContractContext,
+  vmId: string,
+  disk: string,
+  at?: string,
+  provider: Provider = ctx.provider,
+): Promise<Buffer> {
+  const handle = await provider.openDiskForRead(vmId, disk, at === undefined ? {} : { at });
   try {
     const chunks: Buffer[] = [];
     for (let offset = 0; offset < handle.sizeBytes; offset += MiB)

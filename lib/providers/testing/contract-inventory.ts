@@ -91,22 +91,48 @@ export function registerInventoryCases(get: ContextGetter): void {
 
     contractCase(
       get,
-      "ensureVmLike puts the new VM's disks in overrides.storage, and the VM is the provider's",
+      "ensureVmLike puts the new VM's disks in overrides.storage, and the provider of that storage has the VM",
       async (ctx) => {
+        // new_location: the engine asks the replica's provider for a VM like the replica, with its disks in the
+        // new-location host's storage folder, then goes on with the VM through that host's own provider.
         const source = await ctx.subject.createVm(ctx.name("store-src"), plainVm());
         await writeTop(ctx, source.id, [{ disk: "vda", offset: 0, length: BLOCK, pattern: 0x61 }]);
         const name = ctx.name("store-copy");
-        const made = await ctx.provider.ensureVmLike(source.id, name, { storage: ctx.subject.otherStorage });
-        const storage = path.resolve(ctx.subject.otherStorage) + path.sep;
-        for (const disk of made.disks)
-          expect(path.resolve(disk.locator).startsWith(storage), `${disk.label} at ${disk.locator}`).toBe(true);
-        expect((await ctx.provider.ensureVmLike(source.id, name, { storage: ctx.subject.otherStorage })).id).toBe(
-          made.id,
+        const storage = ctx.subject.otherStorage;
+        const made = await timed(ctx, "ensureVmLikeOtherStorageMs", () =>
+          ctx.provider.ensureVmLike(source.id, name, { storage, cpus: 2 }),
         );
-        // The engine goes on with the new VM through the same provider: it must find it.
-        expect((await ctx.provider.getVm(made.id)).name).toBe(name);
-        expect((await ctx.provider.listVms()).map((v) => v.id)).toContain(made.id);
-        expect((await readDisk(ctx, made.id, "vda")).equals(Buffer.alloc(8 * MiB))).toBe(true);
+        expect(made.id).not.toBe(source.id);
+        expect(made).toMatchObject({ name, cpus: 2 });
+        expect(made.disks.map((d) => [d.label, d.sizeBytes])).toEqual(source.disks.map((d) => [d.label, d.sizeBytes]));
+        const folder = path.resolve(storage) + path.sep;
+        for (const disk of made.disks)
+          expect(path.resolve(disk.locator).startsWith(folder), `${disk.label} at ${disk.locator}`).toBe(true);
+        expect((await ctx.provider.ensureVmLike(source.id, name, { storage, cpus: 2 })).id).toBe(made.id);
+
+        const there = ctx.providerAt(storage);
+        expect(ctx.subject.providerAt(storage), "one provider per storage folder").toBe(
+          ctx.subject.providerAt(storage),
+        );
+        const got = await there.getVm(made.id);
+        expect(got).toMatchObject({ id: made.id, name, cpus: 2 });
+        expect(got.disks).toEqual(made.disks);
+        expect((await there.listVms()).filter((v) => v.name === name).map((v) => v.id)).toEqual([made.id]);
+        expect(await there.powerState(made.id)).toBe("off");
+        for (const disk of made.disks) {
+          const handle = await there.openDiskForRead(made.id, disk.label);
+          try {
+            expect(handle.sizeBytes).toBe(disk.sizeBytes);
+            expect(await handle.dataRegions(), `${disk.label} data regions`).toEqual([]);
+          } finally {
+            await handle.close();
+          }
+          const bytes = await readDisk(ctx, made.id, disk.label, undefined, there);
+          expect(bytes.equals(Buffer.alloc(disk.sizeBytes)), `${disk.label} reads as zeroes`).toBe(true);
+        }
+        // The source is untouched, and still its provider's.
+        expect((await readDisk(ctx, source.id, "vda")).subarray(0, BLOCK).equals(Buffer.alloc(BLOCK, 0x61))).toBe(true);
+        expect((await ctx.provider.getVm(source.id)).name).toBe(source.name);
       },
     );
   });

@@ -38,15 +38,16 @@ export interface ContractSubject {
   writeThroughRunningVm(vmId: string, disk: string, offset: number, length: number, pattern: number): Promise<void>;
   /** A writable handle on the top layer of a powered-off VM's disk (to fill disks). */
   openTopForWrite(vmId: string, disk: string): Promise<DiskHandle>;
-  /** Where ensureVmLike may put a new VM's disks (VmOverrides.storage). */
+  /** Another host's storage folder: where ensureVmLike may put a new VM's disks (VmOverrides.storage). */
   otherStorage: string;
+  /**
+   * The provider of the host whose storage folder `storage` is: the engine reaches a VM made with
+   * `ensureVmLike(…, { storage })` through that host's provider (qemu: a QemuProvider on that site folder;
+   * libvirt: a LibvirtProvider with that storageDir on the same daemon). The same object for the same folder.
+   */
+  providerAt(storage: string): Provider;
   /** For run-operation.ts: builds this subject's provider in another process. */
   spawnSpec: SpawnSpec;
-  /**
-   * Cases this provider is known to fail today (case title → why). Such a case still runs; its failure is
-   * printed with the reason instead of failing the suite (see contractCase).
-   */
-  knownGaps?: Record<string, string>;
   cleanup(): Promise<void>;
 }
 
@@ -64,17 +65,6 @@ export function qemuProviderFromSpec(args: QemuSpawnArgs): QemuProvider {
   return new QemuProvider({ siteDir: args.siteDir, guestCacheDir: args.guestCacheDir });
 }
 
-/** Where the qemu provider differs from the Provider interface today (reported; qemu/ is not this suite's to change). */
-const qemuKnownGaps: Record<string, string> = {
-  "ensureVmLike puts the new VM's disks in overrides.storage, and the VM is the provider's":
-    "QemuProvider.ensureVmLike makes the VM in another Site rooted at overrides.storage, but getVm, listVms and " +
-    "openDiskForRead look only in the provider's own site: the new VM is not_found through the provider that made it",
-  "kill -9 during a live merge of a protective snapshot converges":
-    "a process killed between block-commit and the pivot leaves the commit job in QEMU, with its implicit filter " +
-    "node (#blockN) on top of the disk's chain; reconcile reports 'QEMU runs base ← X ← #blockN' as a problem, so " +
-    "reconcile and every snapshot operation refuse (invalid) until the VM is powered off (shows when a kill lands in that window)",
-};
-
 const guestCacheDir = () => process.env.FAILBACK_GUEST_CACHE ?? path.join(os.tmpdir(), "failback-guest-cache");
 
 export const qemuSubject: SubjectFactory = async () => {
@@ -83,6 +73,17 @@ export const qemuSubject: SubjectFactory = async () => {
   const otherStorage = fs.mkdtempSync(path.join(os.tmpdir(), "fbct-other-"));
   const args: QemuSpawnArgs = { siteDir, guestCacheDir: guestCacheDir() };
   const provider = qemuProviderFromSpec(args);
+  // A qemu host's storage folder is its site folder: one provider per folder, this subject's own for its site.
+  const providers = new Map<string, QemuProvider>([[path.resolve(siteDir), provider]]);
+  const providerAt = (storage: string): QemuProvider => {
+    const key = path.resolve(storage);
+    let found = providers.get(key);
+    if (!found) {
+      found = qemuProviderFromSpec({ siteDir: key, guestCacheDir: args.guestCacheDir });
+      providers.set(key, found);
+    }
+    return found;
+  };
   return {
     name: "qemu",
     provider,
@@ -99,7 +100,7 @@ export const qemuSubject: SubjectFactory = async () => {
       provider.writePatternThroughRunningVm(vmId, disk, offset, length, pattern),
     openTopForWrite: (vmId, disk) => provider.openTopForWrite(vmId, disk),
     otherStorage,
-    knownGaps: qemuKnownGaps,
+    providerAt,
     spawnSpec: { module: fileURLToPath(import.meta.url), export: "qemuProviderFromSpec", args },
     cleanup: async () => {
       for (const dir of [siteDir, otherStorage]) await stopProcessesMentioning(dir, 0);
