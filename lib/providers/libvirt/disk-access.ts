@@ -3,6 +3,7 @@
 // by a qemu-storage-daemon — on this machine directly, on a remote host over SSH with its socket forwarded
 // (remote-export.ts). Writes go into a stopped domain's top snapshot only: QEMU's image locks keep libvirt from
 // starting the domain meanwhile.
+import fs from "node:fs";
 import { ProviderError } from "../errors";
 import { openChainForRead, openChainForWrite } from "../qemu/disk-access";
 import type { DiskHandle } from "../types";
@@ -85,6 +86,8 @@ function openChain(
   request: { files: string[]; vmId: string; exportName: string; writable: boolean; shared: boolean },
 ): Promise<DiskHandle> {
   const runDir = `${context.runDir}/${request.vmId}`;
+  // The export's pid file and monitor live here (its socket may move to a shorter path): it must exist.
+  fs.mkdirSync(runDir, { recursive: true });
   if (!context.host.isLocal) return openRemoteChain(context.host, { ...request, runDir });
   const options = { files: request.files, runDir, exportName: request.exportName };
   return request.writable

@@ -3,7 +3,7 @@
 import path from "node:path";
 import type { SnapshotKind } from "../types";
 import type { DomainDescription } from "./domain-xml";
-import { describe, diskChain, type Layer, powerState, usableDisks } from "./domains";
+import { describe, diskChain, type Layer, usableDisks } from "./domains";
 import type { LibvirtHost } from "./host";
 import { parseOverlay } from "./layer-names";
 
@@ -25,14 +25,13 @@ export interface DiskState {
 export interface DomainState {
   vmId: string;
   domain: DomainDescription;
+  /** Running or paused. */
   running: boolean;
-  state: "running" | "off" | "paused";
   disks: DiskState[];
 }
 
 export async function readDomainState(host: LibvirtHost, vmId: string): Promise<DomainState> {
-  const state = await powerState(host, vmId);
-  const domain = await describe(host, vmId, state === "off" ? "inactive" : "live");
+  const domain = await describe(host, vmId);
   const disks: DiskState[] = [];
   for (const disk of usableDisks(domain)) {
     const chain = await diskChain(host, disk.file);
@@ -47,7 +46,7 @@ export async function readDomainState(host: LibvirtHost, vmId: string): Promise<
       folder: path.dirname(disk.file),
     });
   }
-  return { vmId, domain, running: state !== "off", state, disks };
+  return { vmId, domain, running: domain.active, disks };
 }
 
 /** The layer of snapshot `name` on a disk, with its position. */

@@ -27,6 +27,8 @@ export interface DomainInterface {
 }
 
 export interface DomainDescription {
+  /** Running or paused: a live definition carries the domain's id. */
+  active: boolean;
   uuid: string;
   name: string;
   cpus: number;
@@ -70,6 +72,7 @@ export function describeDomain(xml: string): DomainDescription {
   const disks = devices ? children(devices, "disk").filter((d) => (d.getAttribute("device") ?? "disk") === "disk") : [];
   const os = child(root, "os");
   return {
+    active: root.hasAttribute("id") && root.getAttribute("id") !== "-1",
     uuid: text(child(root, "uuid")),
     name: text(child(root, "name")),
     cpus: Number(text(child(root, "vcpu"))) || 1,

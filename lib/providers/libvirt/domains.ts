@@ -20,8 +20,9 @@ export async function dumpXml(host: LibvirtHost, vmId: string, which: "live" | "
   return host.virsh(["dumpxml", vmId, ...args]);
 }
 
-export async function describe(host: LibvirtHost, vmId: string, which: "live" | "inactive" = "live") {
-  return describeDomain(await dumpXml(host, vmId, which));
+/** What libvirt runs now, or would start next when the domain is off — one call, `active` telling which. */
+export async function describe(host: LibvirtHost, vmId: string) {
+  return describeDomain(await dumpXml(host, vmId, "live"));
 }
 
 export async function powerState(host: LibvirtHost, vmId: string): Promise<PowerState> {

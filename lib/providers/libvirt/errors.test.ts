@@ -1,6 +1,7 @@
 // The errors a user meets with libvirt hosts, on a real daemon: each a typed ProviderError with libvirt's own
 // words and what to do — never a crash.
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { describeWithLibvirt } from "@/lib/testing/libvirt";
@@ -36,7 +37,9 @@ describeWithLibvirt("libvirt errors", () => {
     const error = await failure(domains.provider.getVm(vm.id));
     expect(error.kind).toBe("not_found");
     expect(error.message).toMatch(/vanished/);
-    expect((await failure(domains.provider.ensureSnapshot(vm.id, "s1", "working"))).kind).toBe("not_found");
+    const refused = await failure(domains.provider.ensureSnapshot(vm.id, "s1", "working"));
+    expect(refused.kind).toBe("invalid");
+    expect(refused.message).toMatch(/vda: its image .* is missing/);
     expect((await failure(domains.provider.getVm("not-a-uuid"))).kind).toBe("invalid");
   });
 
@@ -72,6 +75,34 @@ describeWithLibvirt("libvirt errors", () => {
     } finally {
       execFileSync("virsh", ["-q", "-c", "qemu:///system", "pool-undefine", pool]);
     }
+  });
+
+  it("a domain whose disk image is missing stays listed, with the reason", async () => {
+    const vm = await domains.create("lost-image");
+    fs.rmSync(vm.disks[0]?.locator as string);
+    const listed = (await domains.provider.listVms()).find((v) => v.id === vm.id);
+    expect(listed?.config.unsupported).toMatch(/disk vda: .*(Could not open|No such file)/);
+    const refused = await failure(domains.provider.ensureSnapshot(vm.id, "s1", "working"));
+    expect(refused.kind).toBe("invalid");
+    expect(refused.message).toMatch(/vda: its image .* is missing/);
+  });
+
+  it("free space where new VMs go (no VM yet), and exports from a run folder that does not exist yet", async () => {
+    const provider = new LibvirtProvider({
+      uri: "qemu:///system",
+      storageDir: path.join(domains.storageDir, "not", "made", "yet"),
+      runDir: path.join(domains.storageDir, "run", "deeper", "than", "a", "socket", "path", "may", "be", "long"),
+    });
+    expect(await provider.freeSpaceBytes("")).toBeGreaterThan(0);
+    const vm = await provider.createVm({
+      name: `${domains.tag}-deep`,
+      guestAgent: false,
+      disks: [{ label: "vda", sizeBytes: 8 << 20 }],
+    });
+    await provider.ensureSnapshot(vm.id, "fb-2dcc2e2af221-work1", "working");
+    const handle = await provider.openSnapshotForWrite(vm.id, "vda", "fb-2dcc2e2af221-work1");
+    await handle.write(0, Buffer.alloc(65536, 7));
+    await handle.close();
   });
 
   it("a snapshot name the provider cannot use is invalid before anything is touched", async () => {

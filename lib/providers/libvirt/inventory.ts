@@ -4,12 +4,11 @@
 import { ProviderError } from "../errors";
 import type { VmInfo } from "../types";
 import { describeDomain, unsupportedDiskReason } from "./domain-xml";
-import { diskChain, dumpXml, powerState } from "./domains";
+import { diskChain, dumpXml } from "./domains";
 import type { LibvirtHost } from "./host";
 
 export async function vmInfo(host: LibvirtHost, vmId: string): Promise<VmInfo> {
-  const state = await powerState(host, vmId);
-  const domain = describeDomain(await dumpXml(host, vmId, state === "off" ? "inactive" : "live"));
+  const domain = describeDomain(await dumpXml(host, vmId, "live"));
   const reasons = domain.disks.map(unsupportedDiskReason).filter((r): r is string => r !== undefined);
   const disks: VmInfo["disks"] = [];
   const chains: Record<string, string[]> = {};
@@ -18,7 +17,12 @@ export async function vmInfo(host: LibvirtHost, vmId: string): Promise<VmInfo> {
       disks.push({ label: disk.label, sizeBytes: 0, locator: disk.sourceDescription });
       continue;
     }
-    const chain = await diskChain(host, disk.file);
+    // A missing or unreadable image is the VM's problem to show, not a sign that the domain is gone.
+    const chain = await diskChain(host, disk.file).catch((err: unknown) => {
+      if (!(err instanceof ProviderError)) throw err;
+      reasons.push(`disk ${disk.label}: ${err.message}`);
+      return [];
+    });
     chains[disk.label] = chain.map((l) => l.file);
     disks.push({ label: disk.label, sizeBytes: chain.at(-1)?.sizeBytes ?? 0, locator: disk.file });
   }

@@ -50,7 +50,7 @@ export async function shutdownGuest(
   const result = (path: ShutdownResult["path"]): ShutdownResult => ({ path, waitedMs: Date.now() - started });
   const state = await powerState(host, vmId);
   if (state === "off") return result("already_off");
-  const domain = await describe(host, vmId, "live");
+  const domain = await describe(host, vmId);
   if (state === "paused" || !(domain.hasAgentChannel || domain.acpi)) {
     await powerOff(host, vmId);
     return result("forced");

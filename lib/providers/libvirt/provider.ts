@@ -161,10 +161,17 @@ export class LibvirtProvider implements Provider {
     });
   }
 
+  /** Free space where the VM's disks are; with no VM (""), where new VMs' disks would go (the storage folder). */
   async freeSpaceBytes(vmId: string): Promise<number> {
-    const vm = await vmInfo(this.host, vmId);
-    const folder = vm.disks[0] ? path.dirname(vm.disks[0].locator) : this.storageDir;
-    const { stdout } = await this.host.run("df", ["-B1", "--output=avail", folder]);
+    const vm = vmId === "" ? undefined : await vmInfo(this.host, vmId);
+    const folder = vm?.disks[0] ? path.dirname(vm.disks[0].locator) : this.storageDir;
+    // The folder may not exist yet (made with the first disk): its nearest existing parent has the same space.
+    const { stdout } = await this.host.run("sh", [
+      "-c",
+      'd="$1"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -B1 --output=avail "$d"',
+      "sh",
+      folder,
+    ]);
     const bytes = Number(stdout.trim().split("\n").at(-1));
     if (!Number.isFinite(bytes)) throw new ProviderError("hypervisor", `df of ${folder} gave no number`, stdout);
     return bytes;

@@ -11,7 +11,7 @@
 import path from "node:path";
 import { ProviderError } from "../errors";
 import { addCheckpointBitmaps, checkpointNames } from "./checkpoints";
-import { describe, diskChain, powerState, usableDisks } from "./domains";
+import { describe, diskChain, usableDisks } from "./domains";
 import type { LibvirtHost } from "./host";
 import { commitMarker, parseOverlay } from "./layer-names";
 import { dropOrphanCheckpoints, repointDisks } from "./snapshots";
@@ -41,39 +41,44 @@ async function activeBlockJob(host: LibvirtHost, vmId: string, label: string): P
 export async function reconcileDomain(host: LibvirtHost, vmId: string): Promise<ReconcileReport> {
   const actions: string[] = [];
   const problems: string[] = [];
-  const running = (await powerState(host, vmId)) !== "off";
-  const definition = await describe(host, vmId, running ? "live" : "inactive");
+  const definition = await describe(host, vmId);
+  const running = definition.active;
   const uuid = definition.uuid;
 
   for (const disk of usableDisks(definition)) {
     const folder = path.dirname(disk.file);
     let journal = await listJournal(host, folder, uuid, disk.label);
-    const has = (file: string) => journal.includes(file);
 
-    if (!(await host.fileExists(disk.file))) {
-      const trash = `${disk.file}.trash`;
-      if (has(trash) && !running) {
-        const below = await backingOf(host, trash);
-        if (!below) {
-          problems.push(`${disk.label}: ${trash} has no backing file to return to`);
-          continue;
-        }
-        await repointDisks(host, vmId, { [disk.label]: below });
-        actions.push(
-          `${disk.label}: finished discarding ${path.basename(disk.file)} (definition now at ${path.basename(below)})`,
-        );
-        await dropOrphanCheckpoints(host, vmId);
-        disk.file = below;
-      } else {
-        problems.push(`${disk.label}: its image ${disk.file} is missing`);
+    // A discard cut short after its rename: the definition still names the overlay, now a .trash file.
+    const trash = `${disk.file}.trash`;
+    if (journal.includes(trash) && !journal.includes(disk.file) && !running) {
+      const below = await backingOf(host, trash);
+      if (!below) {
+        problems.push(`${disk.label}: ${trash} has no backing file to return to`);
         continue;
       }
+      await repointDisks(host, vmId, { [disk.label]: below });
+      actions.push(
+        `${disk.label}: finished discarding ${path.basename(disk.file)} (definition now at ${path.basename(below)})`,
+      );
+      await dropOrphanCheckpoints(host, vmId);
+      disk.file = below;
     }
 
-    const chain = (await diskChain(host, disk.file)).map((l) => l.file);
+    const chain = await diskChain(host, disk.file).then(
+      (layers) => layers.map((l) => l.file),
+      (err: unknown) => {
+        if (err instanceof ProviderError && err.kind === "not_found") return undefined;
+        throw err;
+      },
+    );
+    if (!chain) {
+      problems.push(`${disk.label}: its image ${disk.file} is missing`);
+      continue;
+    }
     const inChain = (file: string) => chain.includes(file);
     const top = chain.at(-1) as string;
-    journal = await listJournal(host, folder, uuid, disk.label);
+    if (actions.length > 0) journal = await listJournal(host, folder, uuid, disk.label);
 
     for (const file of journal) {
       if (file.endsWith(".tmp") || file.endsWith(".trash")) {
