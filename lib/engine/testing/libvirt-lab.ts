@@ -204,18 +204,6 @@ export interface LibvirtTestEngine {
   close(): Promise<void>;
 }
 
-/**
- * Works around a provider bug (reported with the libvirt lab): an export whose socket path is too long for the
- * domain's run folder is moved to a short folder, but its pid file stays in the run folder, which nothing
- * creates — so the first export of a domain that never had a short-named one fails ("cannot create PID file").
- * A new-location VM is such a domain: its first export is `vda-write-fb-<session>-work1`. The run folder of
- * every lab domain is made before the step that opens that export.
- */
-async function makeRunFolders(lab: LibvirtTestLab): Promise<void> {
-  for (const { id } of await findLabDomains(lab.dir, lab.uri, lab.tag))
-    fs.mkdirSync(path.join(workerRunDir, id), { recursive: true });
-}
-
 /** startTestEngine (test-engine.ts) on a libvirt lab. */
 export async function startLibvirtTestEngine(
   database: Database,
@@ -224,10 +212,6 @@ export async function startLibvirtTestEngine(
 ): Promise<LibvirtTestEngine> {
   const settings = testEngineSettings();
   const lab = await createLibvirtTestLab(database.db, vmsToBuild);
-  const beforeStep: WorkerOptions["beforeStep"] = async (step, plan) => {
-    if (step === "transfer_all") await makeRunFolders(lab);
-    await options.beforeStep?.(step, plan);
-  };
   const engine = new Engine({
     db: database.db,
     databaseUrl: inject("databaseUrl"),
@@ -249,7 +233,7 @@ export async function startLibvirtTestEngine(
       databaseUrl: inject("databaseUrl"),
       settings,
       log: () => {},
-      beforeStep,
+      beforeStep: options.beforeStep,
     });
   } catch (err) {
     await close();

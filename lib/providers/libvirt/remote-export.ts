@@ -82,6 +82,7 @@ export async function openRemoteChain(host: LibvirtHost, request: RemoteChainReq
 
   fs.mkdirSync(request.runDir, { recursive: true });
   const localSocket = fittingSocketPath(path.join(request.runDir, `fwd-${request.exportName}.sock`), "fbf");
+  fs.mkdirSync(path.dirname(localSocket), { recursive: true }); // a long path moves to a short folder of its own
   fs.rmSync(localSocket, { force: true });
   const forward = spawn(
     "ssh",
