@@ -3,8 +3,8 @@
 // - `X.tmp`                       an overlay being made → deleted (the re-run makes it again);
 // - disk names missing X, X.trash an overlay being discarded → the definition re-pointed at X.trash's backing;
 // - `X.trash`                     the discard's last step → deleted;
-// - `X.commit`, X in the chain    a commit cut short → its block job (if any) aborted, the marker dropped: X is
-//                                 still the snapshot, and the re-run commits it again;
+// - `X.commit`, X in the chain    a commit cut short → its block job (if any) cancelled, or its pivot awaited;
+//                                 X is still the snapshot (the marker stays), and the re-run commits it again;
 // - `X.commit`, X not in chain    a commit that finished → X and the marker deleted;
 // - X not in the chain            an overlay made but never attached: on the current top and the domain stopped,
 //                                 adopted (checkpoint bitmaps added, definition re-pointed); else deleted.
@@ -36,6 +36,33 @@ async function backingOf(host: LibvirtHost, file: string): Promise<string | unde
 async function activeBlockJob(host: LibvirtHost, vmId: string, label: string): Promise<boolean> {
   const out = await host.virsh(["blockjob", vmId, label, "--info"]).catch(() => "");
   return /Block Commit|Active Block Commit|\[/.test(out) && !/No current block job/i.test(out);
+}
+
+const JOB_SETTLE_MS = 30_000;
+
+async function liveChainHas(host: LibvirtHost, vmId: string, label: string, file: string): Promise<boolean> {
+  const disk = (await describe(host, vmId)).disks.find((d) => d.label === label);
+  if (!disk?.file) return false;
+  return (await diskChain(host, disk.file)).some((layer) => layer.file === file);
+}
+
+/**
+ * A commit job left by a dead process: cancelled (the overlay stays the snapshot, every guest write in it). A
+ * pivot the dead process had already asked for may finish instead — either way, once no job is left the chain is
+ * settled. Returns whether there was a job.
+ */
+async function settleBlockJob(host: LibvirtHost, vmId: string, label: string): Promise<boolean> {
+  if (!(await activeBlockJob(host, vmId, label))) return false;
+  await host.virsh(["blockjob", vmId, label, "--abort"]).catch(() => {
+    // Already pivoting or gone: waiting below tells.
+  });
+  const deadline = Date.now() + JOB_SETTLE_MS;
+  while (await activeBlockJob(host, vmId, label)) {
+    if (Date.now() > deadline)
+      throw new ProviderError("busy", `the block job on ${label} of ${vmId} does not end`, undefined, true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
 }
 
 export async function reconcileDomain(host: LibvirtHost, vmId: string): Promise<ReconcileReport> {
@@ -86,17 +113,16 @@ export async function reconcileDomain(host: LibvirtHost, vmId: string): Promise<
         actions.push(`${disk.label}: removed leftover ${path.basename(file)}`);
       } else if (file.endsWith(".commit")) {
         const overlay = file.slice(0, -".commit".length);
-        if (inChain(overlay)) {
-          if (running && (await activeBlockJob(host, vmId, disk.label))) {
-            await host.virsh(["blockjob", vmId, disk.label, "--abort"]);
-            actions.push(`${disk.label}: aborted the commit job of ${path.basename(overlay)}`);
-          }
-          actions.push(`${disk.label}: ${path.basename(overlay)} was not committed yet; it stays a snapshot`);
-        } else {
-          await host.run("rm", ["-f", overlay]);
+        // A live commit may still be running, or pivot just now: settle it, then judge on a fresh chain.
+        if (running && inChain(overlay) && (await settleBlockJob(host, vmId, disk.label)))
+          actions.push(`${disk.label}: ended the commit job of ${path.basename(overlay)}`);
+        const stillInChain = running ? await liveChainHas(host, vmId, disk.label, overlay) : inChain(overlay);
+        // Still the snapshot: the marker stays — libvirt may yet finish a pivot the dead run asked for, and the
+        // next reconcile (or the commit run again) removes overlay and marker once it has left the chain.
+        if (!stillInChain) {
+          await host.run("rm", ["-f", overlay, file]);
           actions.push(`${disk.label}: removed committed ${path.basename(overlay)}`);
         }
-        await host.run("rm", ["-f", file]);
       }
     }
 
