@@ -7,7 +7,7 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { ensurePersistentBitmap } from "@/lib/providers/qemu/cbt";
-import { openChainForWrite } from "@/lib/providers/qemu/disk-access";
+import { openChainForWrite } from "@/lib/providers/chain-export/disk-access";
 import { run } from "./exec";
 import { qcow2FromRaw, zeroQcow2Regions } from "./images";
 import { RandomBytes, SeededRandom } from "./random";

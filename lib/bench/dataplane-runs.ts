@@ -3,7 +3,7 @@
 import path from "node:path";
 import { type SyncResult, type VerifyResult, syncDisk, verifyDisk } from "@/lib/dataplane";
 import { dirtyRegions } from "@/lib/providers/qemu/cbt";
-import { openChainForRead, openChainForWrite } from "@/lib/providers/qemu/disk-access";
+import { openChainForRead, openChainForWrite } from "@/lib/providers/chain-export/disk-access";
 import type { DiskHandle, Region } from "@/lib/providers/types";
 import { type BenchDisks, copySparse } from "./bench-disks";
 import { type CpuSnapshot, cpuSince, cpuSnapshot } from "./cpu";

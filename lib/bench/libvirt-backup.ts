@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { BASE_ALLOCATION, NbdClient } from "@/lib/nbd";
 import { ProviderError } from "@/lib/providers/errors";
 import type { LibvirtHost } from "@/lib/providers/libvirt/host";
-import { dataRegionsFromAllocation, providerErrorFromNbd } from "@/lib/providers/qemu/disk-handle";
+import { dataRegionsFromAllocation, providerErrorFromNbd } from "@/lib/providers/chain-export/disk-handle";
 import type { DiskHandle, Region } from "@/lib/providers/types";
 
 export interface PullBackupRequest {
@@ -57,7 +57,7 @@ export async function openPullBackup(request: PullBackupRequest): Promise<Backup
   }
 }
 
-/** A read-only DiskHandle on a backup job's export (compare NbdDiskHandle in lib/providers/qemu/disk-handle.ts). */
+/** A read-only DiskHandle on a backup job's export (compare NbdDiskHandle in lib/providers/chain-export/disk-handle.ts). */
 export class BackupExportHandle implements DiskHandle {
   readonly writable = false;
   private closing: Promise<void> | undefined;

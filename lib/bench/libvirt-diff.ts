@@ -13,7 +13,7 @@ import path from "node:path";
 import { type SyncResult, syncDisk } from "@/lib/dataplane";
 import type { LibvirtHost } from "@/lib/providers/libvirt/host";
 import type { LibvirtProvider } from "@/lib/providers/libvirt/provider";
-import { openChainForWrite } from "@/lib/providers/qemu/disk-access";
+import { openChainForWrite } from "@/lib/providers/chain-export/disk-access";
 import type { DiskHandle } from "@/lib/providers/types";
 import { type BenchDisks, copySparse } from "./bench-disks";
 import { type CpuSnapshot, cpuSince, cpuSnapshot } from "./cpu";

@@ -11,8 +11,8 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { connectToDaemon, openChainForRead } from "@/lib/providers/qemu/disk-access";
-import { startStorageDaemon } from "@/lib/providers/qemu/storage-daemon";
+import { connectToDaemon, openChainForRead } from "@/lib/providers/chain-export/disk-access";
+import { startStorageDaemon } from "@/lib/providers/chain-export/storage-daemon";
 import { dropPageCache } from "./cache";
 import { parseFlags, parseSize } from "./cli";
 import { formatBytes, formatRate } from "./format";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256File } from "@/lib/providers/qemu/testing/images";
+import { sha256File } from "@/lib/providers/chain-export/testing/images";
 import type { DiskHandle, Region } from "@/lib/providers/types";
 import { normalizeRegions } from "@/lib/dataplane/regions";
 import { type SyncProgress, type SyncResult, syncDisk, verifyDisk } from "./index";

@@ -3,8 +3,8 @@
 // (and can corrupt) what passes through it.
 import fs from "node:fs";
 import path from "node:path";
-import { openChainForRead, openChainForWrite } from "@/lib/providers/qemu/disk-access";
-import { daemonPidsFor, makeTempDir, run, sha256File } from "@/lib/providers/qemu/testing/images";
+import { openChainForRead, openChainForWrite } from "@/lib/providers/chain-export/disk-access";
+import { daemonPidsFor, makeTempDir, run, sha256File } from "@/lib/providers/chain-export/testing/images";
 import type { DiskHandle, Region } from "@/lib/providers/types";
 
 export const KiB = 1024;

@@ -7,7 +7,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { runTool } from "@/lib/providers/qemu/exec";
+import { runTool } from "@/lib/providers/chain-export/exec";
 
 /** Runs a QEMU tool and returns its stdout; a failure is a ProviderError with the tool's own message. */
 export async function run(command: string, args: readonly string[]): Promise<string> {

@@ -5,7 +5,7 @@
 // verb but `--redefine` and `--metadata` deletes: the bitmaps are then made and dropped with qemu-img.
 import { ProviderError } from "../errors";
 import type { ChangedBlocks, Region } from "../types";
-import { mergeRegions } from "../qemu/disk-handle";
+import { mergeRegions } from "../chain-export/disk-handle";
 import { diskChain, type Layer } from "./domains";
 import type { LibvirtHost } from "./host";
 

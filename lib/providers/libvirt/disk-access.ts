@@ -5,7 +5,7 @@
 // starting the domain meanwhile.
 import fs from "node:fs";
 import { ProviderError } from "../errors";
-import { openChainForRead, openChainForWrite } from "../qemu/disk-access";
+import { openChainForRead, openChainForWrite } from "../chain-export/disk-access";
 import type { DiskHandle } from "../types";
 import { type DiskState, findSnapshotLayer, readDomainState } from "./disk-state";
 import type { LibvirtHost } from "./host";

@@ -1,6 +1,6 @@
 // What one overlay holds (its own allocated clusters, its backing ignored): exactly what was written into it
 // since it was made. qemu-img map on the host; -U because the overlay is usually a running domain's top layer.
-import { mergeRegions } from "../qemu/disk-handle";
+import { mergeRegions } from "../chain-export/disk-handle";
 import type { Region } from "../types";
 import type { LibvirtHost } from "./host";
 

@@ -16,7 +16,7 @@ import type {
   VmInfo,
   VmOverrides,
 } from "../types";
-import { stopLeftoverStorageDaemon } from "../qemu/storage-daemon";
+import { stopLeftoverStorageDaemon } from "../chain-export/storage-daemon";
 import { LIBVIRT_PROVIDER_SENTINEL } from "./boundary-sentinel";
 import { changedSinceCheckpoint, restartCheckpoint } from "./checkpoints";
 import { createDomain, ensureDomainLike, type NewDomainConfig } from "./create";

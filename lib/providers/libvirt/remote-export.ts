@@ -8,9 +8,9 @@ import net from "node:net";
 import path from "node:path";
 import { NbdClient } from "@/lib/nbd";
 import { ProviderError } from "../errors";
-import { NbdDiskHandle, providerErrorFromNbd } from "../qemu/disk-handle";
-import { fittingSocketPath } from "../qemu/socket-path";
-import { type StorageDaemon, storageDaemonArgs } from "../qemu/storage-daemon";
+import { NbdDiskHandle, providerErrorFromNbd } from "../chain-export/disk-handle";
+import { fittingSocketPath } from "../chain-export/socket-path";
+import { type StorageDaemon, storageDaemonArgs } from "../chain-export/storage-daemon";
 import type { DiskHandle } from "../types";
 import { type LibvirtHost, shellQuote, sshOptions } from "./host";
 

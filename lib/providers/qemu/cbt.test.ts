@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mergeRegions } from "./disk-handle";
+import { mergeRegions } from "../chain-export/disk-handle";
 import {
   bitmapStatus,
   dirtyRegions,
@@ -10,7 +10,7 @@ import {
   listBitmaps,
   removeBitmap,
 } from "./cbt";
-import { startStorageDaemon } from "./storage-daemon";
+import { startStorageDaemon } from "../chain-export/storage-daemon";
 import {
   type ImageHolder,
   KiB,
@@ -21,7 +21,7 @@ import {
   qemuIo,
   run,
   removeTestDir,
-} from "./testing/images";
+} from "../chain-export/testing/images";
 
 const SIZE = 8 * MiB;
 let dir: string;

@@ -4,10 +4,10 @@ import { createHash } from "node:crypto";
 import { type NbdClient, dirtyBitmapContext, isDirty } from "@/lib/nbd";
 import { ProviderError } from "../errors";
 import type { ChangedBlocks, Region } from "../types";
-import { connectToDaemon } from "./disk-access";
-import { mergeRegions, providerErrorFromNbd } from "./disk-handle";
-import { qemuImg } from "./exec";
-import { type StorageDaemon, startStorageDaemon, stopLeftoverStorageDaemon } from "./storage-daemon";
+import { connectToDaemon } from "../chain-export/disk-access";
+import { mergeRegions, providerErrorFromNbd } from "../chain-export/disk-handle";
+import { qemuImg } from "../chain-export/exec";
+import { type StorageDaemon, startStorageDaemon, stopLeftoverStorageDaemon } from "../chain-export/storage-daemon";
 
 // ---- a layer's own extents ----
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { ProviderError } from "../errors";
 import type { VmInfo, VmOverrides } from "../types";
-import { qemuImg } from "./exec";
+import { qemuImg } from "../chain-export/exec";
 import { type Site, type VmConfig, vmConfigSchema } from "./site";
 import { withVmLock } from "./vm-lock";
 

@@ -17,10 +17,10 @@ import type {
 import { QEMU_PROVIDER_SENTINEL } from "./boundary-sentinel";
 import { dirtyRegions, ensurePersistentBitmap, layerAllocatedRegions, listBitmaps, removeBitmap } from "./cbt";
 import { createVm, ensureVmLike, vmInfo, type NewVmConfig } from "./create-vm";
-import { openChainForRead, openChainForWrite } from "./disk-access";
+import { openChainForRead, openChainForWrite } from "../chain-export/disk-access";
 import { freeSpaceBytes } from "./free-space";
 import { writePatternLive } from "./live-disk-io";
-import { stopLeftoverStorageDaemon } from "./storage-daemon";
+import { stopLeftoverStorageDaemon } from "../chain-export/storage-daemon";
 import * as power from "./power";
 import { Site, vmIdPattern } from "./site";
 import { ensureSnapshot } from "./snapshot-create";

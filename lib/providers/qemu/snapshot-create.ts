@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { SnapshotKind } from "../types";
-import { qemuImg } from "./exec";
+import { qemuImg } from "../chain-export/exec";
 import type { Site, VmConfig } from "./site";
 import { checkLayerName, fsyncDir, topLayer, updateDisk } from "./snapshot-layers";
 import { reconcileOrThrow } from "./snapshot-reconcile";

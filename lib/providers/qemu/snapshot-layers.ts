@@ -14,7 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ProviderError } from "../errors";
 import type { SnapshotInfo } from "../types";
-import { qemuImg } from "./exec";
+import { qemuImg } from "../chain-export/exec";
 import { layerNamePattern, type Site, type VmConfig } from "./site";
 
 /** Every layer above each disk's bottom layer, bottom → top, with the disks that have it. */

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { ProviderError } from "../errors";
 import { activeChainNodes, COMMIT_JOB_PREFIX } from "./block-graph";
-import { qemuImg } from "./exec";
+import { qemuImg } from "../chain-export/exec";
 import type { QmpClient, QmpEvent } from "./qmp";
 import type { Site } from "./site";
 import { checkLayerName, diskOf, dropKindIfUnused, retireLayer } from "./snapshot-layers";

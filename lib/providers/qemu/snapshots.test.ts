@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProviderError } from "../errors";
 import { createVm } from "./create-vm";
-import { qemuImg } from "./exec";
+import { qemuImg } from "../chain-export/exec";
 import { powerOff, powerOn, powerState, shutdownGuest } from "./power";
 import type { Site } from "./site";
 import { ensureSnapshot } from "./snapshot-create";

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { ensureGuestImage } from "@/lib/guest/build-guest";
 import { ProviderError } from "../errors";
-import { runTool } from "./exec";
+import { runTool } from "../chain-export/exec";
 import type { Site, VmConfig } from "./site";
 import { qemuArgs } from "./vm-command-line";
 import { cleanupStaleRunFiles, qemuPid, waitForPidExit } from "./vm-liveness";

@@ -7,7 +7,11 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { ProviderError } from "../errors";
+import { CHAIN_EXPORT_SENTINEL } from "./boundary-sentinel";
 import { fittingSocketPath } from "./socket-path";
+
+/** Kept by every bundle that holds this module (see ./boundary-sentinel). */
+export const chainExportFamily = CHAIN_EXPORT_SENTINEL;
 
 export const exportNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
