@@ -8,12 +8,12 @@ export interface DiskInfo {
   /** Stable within the VM: vda, vdb, … */
   label: string;
   sizeBytes: number;
-  /** Where the provider finds the disk (the qemu provider: the disk's folder). */
+  /** Where the provider finds the disk (qemu: the disk's folder; libvirt: its top image file). */
   locator: string;
 }
 
 export interface VmInfo {
-  /** The provider's identity of the VM (qemu: its folder name within the site). */
+  /** The provider's identity of the VM (qemu: its folder name within the site; libvirt: the domain's UUID). */
   id: string;
   name: string;
   cpus: number;
@@ -30,7 +30,10 @@ export interface VmOverrides {
   cpus?: number;
   memoryMib?: number;
   network?: string;
-  /** Where the new VM's disks live (qemu: a folder within the site; default the site's own). */
+  /**
+   * Where the new VM's disks live: the storage of the host that will run it (qemu: that host's site folder, whose
+   * provider then has the VM; libvirt: a folder or a folder-backed storage pool). Default: beside the source's.
+   */
   storage?: string;
 }
 
