@@ -12,8 +12,8 @@ import { describeWithLibvirt } from "@/lib/testing/libvirt";
 import { testDatabase } from "@/lib/testing/db";
 import type { Engine } from "./index";
 import { eventTypes, sameContent, snapshotCopy, waitForItem } from "./testing/harness";
+import { generateReplicaWrites } from "./testing/invariants";
 import {
-  generateLibvirtReplicaWrites,
   libvirtTopFile,
   missingLibvirtWrites,
   startLibvirtTestEngine,
@@ -119,7 +119,7 @@ describeWithLibvirt("failback on libvirt domains", () => {
     expect(compared).toBeLessThan(16 * 1024 * 1024);
 
     // Users keep working on the replica while it is ready to switch.
-    const writes = await generateLibvirtReplicaWrites(lab.dr, replicaVm, disks, 12, 7);
+    const writes = await generateReplicaWrites(lab.dr, replicaVm, disks, 12, 7);
     await engine.switchNow(admin, session.sessionId);
     await waitForItem(db, itemId, ["switched"], 180_000);
     expect((await watcher.stop()).bothRunning).toBe(0);
@@ -158,7 +158,7 @@ describeWithLibvirt("failback on libvirt domains", () => {
     });
     const itemId = session.itemIds[0] as string;
     await waitForItem(db, itemId, ["ready_to_switch"], 180_000);
-    const writes = await generateLibvirtReplicaWrites(lab.dr, replicaVm, ["vda"], 6, 23);
+    const writes = await generateReplicaWrites(lab.dr, replicaVm, ["vda"], 6, 23);
     await engine.switchNow(admin, session.sessionId);
     await waitForItem(db, itemId, ["switched"], 180_000);
     expect((await stepDetail(itemId, "shutdown_replica")).path).toBe("graceful");
@@ -208,7 +208,7 @@ describeWithLibvirt("failback on libvirt domains", () => {
     const info = await lab.production.getVm(newVm);
     expect(info.disks.map((d) => path.dirname(d.locator))).toEqual([host.storageDir]);
 
-    const writes = await generateLibvirtReplicaWrites(lab.dr, replicaVm, ["vda"], 6, 11);
+    const writes = await generateReplicaWrites(lab.dr, replicaVm, ["vda"], 6, 11);
     await engine.switchNow(admin, session.sessionId);
     const switched = await waitForItem(db, itemId, ["switched"], 180_000);
     expect(switched.targetVmId).toBe(target.id);

@@ -19,9 +19,20 @@ export interface RecordedWrite {
   pattern: number;
 }
 
+/** What can write through a running VM's own block backend (both providers, for the lab and tests). */
+export interface LiveDiskWriter {
+  writePatternThroughRunningVm(
+    vmId: string,
+    disk: string,
+    offset: number,
+    length: number,
+    pattern: number,
+  ): Promise<void>;
+}
+
 /** Writes through the running replica (its own block layer), as users would, and remembers each one. */
 export async function generateReplicaWrites(
-  dr: QemuProvider,
+  dr: LiveDiskWriter,
   replicaVmId: string,
   disks: string[],
   count: number,
@@ -41,16 +52,24 @@ export async function generateReplicaWrites(
 }
 
 /** I2: the last write to each place is on production. Returns the writes that are missing. */
-export async function missingWrites(
+export function missingWrites(
   production: QemuProvider,
   vmId: string,
+  writes: RecordedWrite[],
+): Promise<RecordedWrite[]> {
+  return missingWritesIn((disk) => topFile(production, vmId, disk), writes);
+}
+
+/** I2 for any provider: `topFileOf` names the production disk's top image file. */
+export async function missingWritesIn(
+  topFileOf: (disk: string) => string | Promise<string>,
   writes: RecordedWrite[],
 ): Promise<RecordedWrite[]> {
   const last = new Map<string, RecordedWrite>();
   for (const w of writes) last.set(`${w.disk}:${w.offset}`, w);
   const missing: RecordedWrite[] = [];
   for (const w of last.values()) {
-    if (!(await hasPattern(topFile(production, vmId, w.disk), w.pattern, w.offset, w.length))) missing.push(w);
+    if (!(await hasPattern(await topFileOf(w.disk), w.pattern, w.offset, w.length))) missing.push(w);
   }
   return missing;
 }

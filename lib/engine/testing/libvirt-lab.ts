@@ -8,22 +8,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eq, inArray } from "drizzle-orm";
-import { inject } from "vitest";
 import type { Database, Db } from "@/lib/db/client";
 import { upsertHost } from "@/lib/db/queries/estate";
 import { replicas, sites, vms } from "@/lib/db/schema";
-import { hasPattern } from "@/lib/providers/qemu/testing/vms";
 import type { LibvirtProvider } from "@/lib/providers/libvirt/provider";
 import { createLab } from "@/lib/lab/create-lab";
 import type { LabVm } from "@/lib/lab/estate";
 import { findLabDomains, labDomainName, libvirtLabProvider } from "@/lib/lab/lab-providers";
 import { removeLabMachines } from "@/lib/lab/reset-lab";
-import { seededRandom } from "@/lib/lab/content";
 import { LIBVIRT_URI } from "@/lib/testing/libvirt";
-import { Engine } from "../index";
-import { inProcessServices, startWorker, type EngineSettings, type Worker, type WorkerOptions } from "../worker-main";
-import { testEngineSettings, testGuestCacheDir } from "./harness";
-import type { RecordedWrite } from "./invariants";
+import type { WorkerOptions } from "../worker-main";
+import { testGuestCacheDir } from "./harness";
+import { startEngineOn, type TestEngine } from "./test-engine";
+import { missingWritesIn, type RecordedWrite } from "./invariants";
 
 /** Where the worker's libvirt providers keep export sockets and pid files (their default run folder). */
 const workerRunDir = path.join(os.tmpdir(), "failback-libvirt-run");
@@ -128,41 +125,13 @@ export async function libvirtTopFile(provider: LibvirtProvider, vmId: string, di
   return found.locator;
 }
 
-/** Writes through the running replica's own block backend, as users would, and remembers each one (I2). */
-export async function generateLibvirtReplicaWrites(
-  dr: LibvirtProvider,
-  replicaVmId: string,
-  disks: string[],
-  count: number,
-  seed: number,
-): Promise<RecordedWrite[]> {
-  const random = seededRandom(seed);
-  const writes: RecordedWrite[] = [];
-  const block = 64 * 1024;
-  for (let i = 0; i < count; i++) {
-    const disk = disks[i % disks.length] as string;
-    const offset = Math.floor(random() * 200) * block;
-    const pattern = 0x40 + Math.floor(random() * 150);
-    await dr.writePatternThroughRunningVm(replicaVmId, disk, offset, block, pattern);
-    writes.push({ disk, offset, length: block, pattern });
-  }
-  return writes;
-}
-
-/** I2: the last write to each place is on the production VM's disk. Returns the writes that are missing. */
-export async function missingLibvirtWrites(
+/** I2 on libvirt: the last write to each place is on the production domain's disk. */
+export function missingLibvirtWrites(
   production: LibvirtProvider,
   vmId: string,
   writes: RecordedWrite[],
 ): Promise<RecordedWrite[]> {
-  const last = new Map<string, RecordedWrite>();
-  for (const w of writes) last.set(`${w.disk}:${w.offset}`, w);
-  const missing: RecordedWrite[] = [];
-  for (const w of last.values()) {
-    const top = await libvirtTopFile(production, vmId, w.disk);
-    if (!(await hasPattern(top, w.pattern, w.offset, w.length))) missing.push(w);
-  }
-  return missing;
+  return missingWritesIn((disk) => libvirtTopFile(production, vmId, disk), writes);
 }
 
 /** I3: samples both domains' power states every 100 ms; `stop()` says whether they were ever both running. */
@@ -195,14 +164,7 @@ export function watchDomainsNeverBothRunning(
   };
 }
 
-export interface LibvirtTestEngine {
-  lab: LibvirtTestLab;
-  engine: Engine;
-  worker: Worker;
-  settings: EngineSettings;
-  /** Stops the worker and the engine, removes every domain and file of the lab, closes the database. */
-  close(): Promise<void>;
-}
+export type LibvirtTestEngine = TestEngine<LibvirtTestLab>;
 
 /** startTestEngine (test-engine.ts) on a libvirt lab. */
 export async function startLibvirtTestEngine(
@@ -210,34 +172,5 @@ export async function startLibvirtTestEngine(
   vmsToBuild: LabVm[],
   options: { beforeStep?: WorkerOptions["beforeStep"] } = {},
 ): Promise<LibvirtTestEngine> {
-  const settings = testEngineSettings();
-  const lab = await createLibvirtTestLab(database.db, vmsToBuild);
-  const engine = new Engine({
-    db: database.db,
-    databaseUrl: inject("databaseUrl"),
-    services: inProcessServices(database.db),
-  });
-  let worker: Worker | undefined;
-  const close = async () => {
-    try {
-      await worker?.stop();
-      await engine.close();
-    } finally {
-      await lab.cleanup();
-      await database.close();
-    }
-  };
-  try {
-    worker = await startWorker({
-      db: database.db,
-      databaseUrl: inject("databaseUrl"),
-      settings,
-      log: () => {},
-      beforeStep: options.beforeStep,
-    });
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  return { lab, engine, worker, settings, close };
+  return startEngineOn(database, await createLibvirtTestLab(database.db, vmsToBuild), options);
 }

@@ -7,8 +7,8 @@ import { Engine } from "../index";
 import { inProcessServices, startWorker, type EngineSettings, type Worker, type WorkerOptions } from "../worker-main";
 import { createTestLab, testEngineSettings, type TestLab } from "./harness";
 
-export interface TestEngine {
-  lab: TestLab;
+export interface TestEngine<Lab = TestLab> {
+  lab: Lab;
   engine: Engine;
   worker: Worker;
   settings: EngineSettings;
@@ -21,8 +21,16 @@ export async function startTestEngine(
   vms: LabVm[],
   options: { beforeStep?: WorkerOptions["beforeStep"] } = {},
 ): Promise<TestEngine> {
+  return startEngineOn(database, await createTestLab(database.db, vms), options);
+}
+
+/** The engine API and an in-process worker with the test settings on a lab already built (of either provider). */
+export async function startEngineOn<Lab extends { cleanup(): Promise<void> }>(
+  database: Database,
+  lab: Lab,
+  options: { beforeStep?: WorkerOptions["beforeStep"] } = {},
+): Promise<TestEngine<Lab>> {
   const settings = testEngineSettings();
-  const lab = await createTestLab(database.db, vms);
   const engine = new Engine({
     db: database.db,
     databaseUrl: inject("databaseUrl"),
@@ -30,10 +38,13 @@ export async function startTestEngine(
   });
   let worker: Worker | undefined;
   const close = async () => {
-    await worker?.stop();
-    await engine.close();
-    await lab.cleanup();
-    await database.close();
+    try {
+      await worker?.stop();
+      await engine.close();
+    } finally {
+      await lab.cleanup();
+      await database.close();
+    }
   };
   try {
     worker = await startWorker({

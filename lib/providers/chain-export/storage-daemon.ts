@@ -151,7 +151,8 @@ function validate(options: StorageDaemonOptions, paths: StorageDaemonPaths): voi
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function socketAccepts(socketPath: string): Promise<boolean> {
+/** Whether something accepts connections on the unix socket now (a daemon that listens, an SSH forward). */
+export function socketAccepts(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.createConnection({ path: socketPath });
     const done = (ok: boolean) => {

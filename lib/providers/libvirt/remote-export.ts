@@ -4,13 +4,12 @@
 // file and socket), so a worker that crashed and came back stops its leftover daemon before starting one again.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { NbdClient } from "@/lib/nbd";
 import { ProviderError } from "../errors";
 import { NbdDiskHandle, providerErrorFromNbd } from "../chain-export/disk-handle";
 import { fittingSocketPath } from "../chain-export/socket-path";
-import { type StorageDaemon, storageDaemonArgs } from "../chain-export/storage-daemon";
+import { socketAccepts, type StorageDaemon, storageDaemonArgs } from "../chain-export/storage-daemon";
 import type { DiskHandle } from "../types";
 import { type LibvirtHost, shellQuote, sshOptions } from "./host";
 
@@ -146,20 +145,8 @@ async function waitForSocket(socketPath: string, forward: ChildProcess, stderr: 
   while (Date.now() < deadline) {
     if (forward.exitCode !== null || forward.signalCode !== null)
       throw new ProviderError("hypervisor", "the SSH forward of the disk export ended at once", stderr().trim(), true);
-    if (fs.existsSync(socketPath) && (await accepts(socketPath))) return;
+    if (fs.existsSync(socketPath) && (await socketAccepts(socketPath))) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new ProviderError("hypervisor", "the SSH forward of the disk export did not come up", stderr().trim(), true);
-}
-
-function accepts(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection({ path: socketPath });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
