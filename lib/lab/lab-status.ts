@@ -54,10 +54,12 @@ export async function labStatus(db: Db, labDir: string, guestCacheDir: string): 
     const domains = (await findLabDomains(labDir, uri, tag)).sort((a, b) => order[a.site] - order[b.site]);
     for (const domain of domains) {
       const site = domain.site === "elsewhere" ? "elsewhere" : siteNames[domain.site];
-      if ("error" in domain.vm) {
+      // A domain the provider cannot read (a disk image gone, a disk it cannot handle) is shown with the reason.
+      const unreadable = "error" in domain.vm ? domain.vm.error : domain.vm.config.unsupported;
+      if (typeof unreadable === "string") {
         const power = await provider.powerState(domain.id).catch(() => "unknown");
-        vms.push({ site, id: domain.id, name: domain.name, power, disks: [`unreadable: ${domain.vm.error}`] });
-      } else vms.push(await vmStatus(provider, site, domain.vm));
+        vms.push({ site, id: domain.id, name: domain.name, power, disks: [`unreadable: ${unreadable}`] });
+      } else if (!("error" in domain.vm)) vms.push(await vmStatus(provider, site, domain.vm));
     }
   } else {
     for (const site of ["production", "dr"] as const) {
