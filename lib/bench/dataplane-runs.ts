@@ -23,7 +23,8 @@ export async function freshTarget(disks: BenchDisks, name: string): Promise<Targ
   return { files: [base, overlay] };
 }
 
-async function withHandles<T>(
+/** Opens every side (in parallel), runs the work, closes every side that opened — also when one failed. */
+export async function withHandles<T>(
   open: Array<() => Promise<DiskHandle>>,
   work: (handles: DiskHandle[]) => Promise<T>,
 ): Promise<T> {

@@ -11,15 +11,16 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { type SyncResult, syncDisk } from "@/lib/dataplane";
+import { removeDomain } from "@/lib/providers/libvirt/domains";
 import type { LibvirtHost } from "@/lib/providers/libvirt/host";
 import type { LibvirtProvider } from "@/lib/providers/libvirt/provider";
 import { openChainForWrite } from "@/lib/providers/chain-export/disk-access";
 import type { DiskHandle } from "@/lib/providers/types";
 import { type BenchDisks, copySparse } from "./bench-disks";
 import { type CpuSnapshot, cpuSince, cpuSnapshot } from "./cpu";
-import { freshTarget, fullSync } from "./dataplane-runs";
+import { freshTarget, fullSync, withHandles } from "./dataplane-runs";
 import { openPullBackup } from "./libvirt-backup";
-import { defineDomainOnFiles, domainQemuCpuSeconds, removeDomain } from "./libvirt-domains";
+import { defineDomainOnFiles, domainQemuCpuSeconds } from "./libvirt-domains";
 import { qemuImgCompare } from "./peers";
 import { timed } from "./timing";
 
@@ -75,22 +76,6 @@ export async function prepareLibvirtDiff(
     { label: "vda", file: context.disks.source.qcow2 },
   ]);
   return { ...context, sourceName, sourceUuid };
-}
-
-/** Opens every side (in parallel), runs the work, closes every side that opened — also when one failed. */
-async function withHandles<T>(
-  open: Array<() => Promise<DiskHandle>>,
-  work: (handles: DiskHandle[]) => Promise<T>,
-): Promise<T> {
-  const opened = await Promise.allSettled(open.map((o) => o()));
-  const handles = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
-  try {
-    const failed = opened.find((o): o is PromiseRejectedResult => o.status === "rejected");
-    if (failed) throw failed.reason;
-    return await work(handles);
-  } finally {
-    await Promise.all(handles.map((h) => h.close()));
-  }
 }
 
 function sync(source: () => Promise<DiskHandle>, target: () => Promise<DiskHandle>): Promise<SyncResult> {

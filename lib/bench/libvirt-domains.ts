@@ -2,8 +2,8 @@
 // daemon (other people's tests, the lab) is ever touched, and the clean-up removes exactly the tagged ones.
 import crypto from "node:crypto";
 import { readFileSync } from "node:fs";
-import { defineDomain, domainUuidByName } from "@/lib/providers/libvirt/create";
-import { xmlEscape } from "@/lib/providers/libvirt/domain-xml";
+import { defineDomain, domainUuidByName, newDomainXml } from "@/lib/providers/libvirt/create";
+import { removeDomainsNamed } from "@/lib/providers/libvirt/domains";
 import type { LibvirtHost } from "@/lib/providers/libvirt/host";
 
 /** `fbbench-<6 hex>`: unique per run, recognisable in `virsh list` if a run is killed before its clean-up. */
@@ -20,44 +20,15 @@ export async function defineDomainOnFiles(
   name: string,
   disks: ReadonlyArray<{ label: string; file: string }>,
 ): Promise<string> {
-  const devices = disks.map(
-    (d) =>
-      `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${xmlEscape(d.file)}'/>` +
-      `<target dev='${xmlEscape(d.label)}' bus='virtio'/></disk>`,
-  );
-  await defineDomain(
-    host,
-    `<domain type='qemu'>
-  <name>${xmlEscape(name)}</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    ${devices.join("\n    ")}
-    <serial type='pty'><target port='0'/></serial>
-  </devices>
-</domain>`,
-  );
+  await defineDomain(host, newDomainXml({ name, memoryMib: 64, cpus: 1, acpi: false, disks }));
   const uuid = await domainUuidByName(host, name);
   if (!uuid) throw new Error(`libvirt accepted domain ${name} but does not list it`);
   return uuid;
 }
 
-/** Destroys and undefines one domain (checkpoint records included); gone already is fine. */
-export async function removeDomain(host: LibvirtHost, nameOrUuid: string): Promise<void> {
-  await host.virsh(["destroy", nameOrUuid]).catch(() => {});
-  await host.virsh(["undefine", nameOrUuid, "--checkpoints-metadata"]).catch(() => {});
-}
-
 /** Every domain whose name starts with `tag` (this run's): destroyed and undefined. Returns their names. */
-export async function removeTaggedDomains(host: LibvirtHost, tag: string): Promise<string[]> {
-  const names = (await host.virsh(["list", "--all", "--name"]))
-    .split("\n")
-    .map((n) => n.trim())
-    .filter((n) => n.startsWith(`${tag}-`));
-  for (const name of names) await removeDomain(host, name);
-  return names;
+export function removeTaggedDomains(host: LibvirtHost, tag: string): Promise<string[]> {
+  return removeDomainsNamed(host, `${tag}-`);
 }
 
 /**

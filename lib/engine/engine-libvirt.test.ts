@@ -12,12 +12,11 @@ import { describeWithLibvirt } from "@/lib/testing/libvirt";
 import { testDatabase } from "@/lib/testing/db";
 import type { Engine } from "./index";
 import { eventTypes, sameContent, snapshotCopy, waitForItem } from "./testing/harness";
-import { generateReplicaWrites } from "./testing/invariants";
+import { generateReplicaWrites, watchNeverBothRunning } from "./testing/invariants";
 import {
   libvirtTopFile,
   missingLibvirtWrites,
   startLibvirtTestEngine,
-  watchDomainsNeverBothRunning,
   type LibvirtTestEngine,
   type LibvirtTestLab,
 } from "./testing/libvirt-lab";
@@ -102,7 +101,7 @@ describeWithLibvirt("failback on libvirt domains", () => {
     const check = await engine.check(admin, request);
     expect(check.preflight[0]?.quickRollback).toEqual({ allowed: true });
 
-    const watcher = watchDomainsNeverBothRunning(lab.production, sourceVm, lab.dr, replicaVm);
+    const watcher = watchNeverBothRunning(lab.production, sourceVm, lab.dr, replicaVm);
     const session = await engine.start(admin, { ...request, reason: "test: libvirt quick rollback" });
     const itemId = session.itemIds[0] as string;
     await waitForItem(db, itemId, ["ready_to_switch"], 180_000);
@@ -148,7 +147,7 @@ describeWithLibvirt("failback on libvirt domains", () => {
     const replicaId = lab.replicaIds["lv-undo"] as string;
     const sourceVm = lab.sourceVmIds["lv-undo"] as string;
     const replicaVm = lab.replicaVmIds["lv-undo"] as string;
-    const watcher = watchDomainsNeverBothRunning(lab.production, sourceVm, lab.dr, replicaVm);
+    const watcher = watchNeverBothRunning(lab.production, sourceVm, lab.dr, replicaVm);
     const session = await engine.start(admin, {
       items: [{ replicaId, target: "original" }],
       switchMode: "manual",

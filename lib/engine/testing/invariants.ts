@@ -8,6 +8,7 @@ import { events, failbackSteps, type ItemState } from "@/lib/db/schema";
 import { processesMentioning } from "@/lib/providers/qemu/processes";
 import { hasPattern } from "@/lib/providers/qemu/testing/vms";
 import type { QemuProvider } from "@/lib/providers/qemu/provider";
+import type { Provider } from "@/lib/providers/types";
 import { seededRandom } from "@/lib/lab/content";
 import { itemStateAfter, type EngineEvent } from "../transitions";
 import { topFile } from "./harness";
@@ -76,9 +77,9 @@ export async function missingWritesIn(
 
 /** I3: samples both power states every 100 ms; `stop()` says whether they were ever both running. */
 export function watchNeverBothRunning(
-  production: QemuProvider,
+  production: Pick<Provider, "powerState">,
   productionVmId: string,
-  dr: QemuProvider,
+  dr: Pick<Provider, "powerState">,
   replicaVmId: string,
 ) {
   let bothRunning = 0;

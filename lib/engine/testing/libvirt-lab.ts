@@ -134,36 +134,6 @@ export function missingLibvirtWrites(
   return missingWritesIn((disk) => libvirtTopFile(production, vmId, disk), writes);
 }
 
-/** I3: samples both domains' power states every 100 ms; `stop()` says whether they were ever both running. */
-export function watchDomainsNeverBothRunning(
-  production: LibvirtProvider,
-  productionVmId: string,
-  dr: LibvirtProvider,
-  replicaVmId: string,
-) {
-  let bothRunning = 0;
-  let samples = 0;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const [p, r] = await Promise.all([
-        production.powerState(productionVmId).catch(() => "off"),
-        dr.powerState(replicaVmId).catch(() => "off"),
-      ]);
-      samples++;
-      if (p === "running" && r === "running") bothRunning++;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-      return { bothRunning, samples };
-    },
-  };
-}
-
 export type LibvirtTestEngine = TestEngine<LibvirtTestLab>;
 
 /** startTestEngine (test-engine.ts) on a libvirt lab. */

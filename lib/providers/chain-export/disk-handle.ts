@@ -58,7 +58,8 @@ export class NbdDiskHandle implements DiskHandle {
 
   constructor(
     private readonly client: NbdClient,
-    private readonly daemon: StorageDaemon,
+    /** Whatever serves the export (a storage daemon, an SSH forward, a backup job): stopped when the handle closes. */
+    private readonly daemon: Pick<StorageDaemon, "stop">,
     /** Where the disk comes from, for error messages ("vm1/vda below fb-S-protect1", a file name …). */
     private readonly description: string,
   ) {}

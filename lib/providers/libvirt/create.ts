@@ -69,6 +69,39 @@ async function define(host: LibvirtHost, xml: string): Promise<void> {
 
 export { define as defineDomain };
 
+/** A definition for a new domain (q35, TCG) whose disks are existing qcow2 files. */
+export function newDomainXml(domain: {
+  name: string;
+  memoryMib: number;
+  cpus: number;
+  /** The guest answers ACPI shutdown requests. */
+  acpi: boolean;
+  disks: readonly { label: string; file: string }[];
+  guest?: { kernel: string; initrd: string };
+}): string {
+  const disks = domain.disks.map(
+    (d) =>
+      `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${xmlEscape(d.file)}'/>` +
+      `<target dev='${xmlEscape(d.label)}' bus='virtio'/></disk>`,
+  );
+  const boot = domain.guest
+    ? `<kernel>${xmlEscape(domain.guest.kernel)}</kernel><initrd>${xmlEscape(domain.guest.initrd)}</initrd>` +
+      `<cmdline>console=ttyS0 quiet panic=-1</cmdline>`
+    : "";
+  return `<domain type='qemu'>
+  <name>${xmlEscape(domain.name)}</name>
+  <memory unit='MiB'>${domain.memoryMib}</memory>
+  <vcpu>${domain.cpus}</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type>${boot}</os>
+  ${domain.acpi ? "<features><acpi/></features>" : ""}
+  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    ${disks.join("\n    ")}
+    <serial type='pty'><target port='0'/></serial>
+  </devices>
+</domain>`;
+}
+
 export async function createDomain(host: LibvirtHost, storageDir: string, config: NewDomainConfig): Promise<string> {
   checkDomainName(config.name);
   const existing = await domainUuidByName(host, config.name);
@@ -76,31 +109,20 @@ export async function createDomain(host: LibvirtHost, storageDir: string, config
   const memory = config.guest
     ? Math.max(config.memoryMib ?? 0, TINY_GUEST_MIN_MEMORY_MIB)
     : (config.memoryMib ?? NO_OS_MEMORY_MIB);
-  const disks: string[] = [];
+  const disks: { label: string; file: string }[] = [];
   for (const disk of config.disks) {
     const file = path.join(storageDir, `${fileStem(config.name)}.${disk.label}.qcow2`);
     await makeEmptyDisk(host, file, disk.sizeBytes);
-    disks.push(
-      `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${xmlEscape(file)}'/>` +
-        `<target dev='${xmlEscape(disk.label)}' bus='virtio'/></disk>`,
-    );
+    disks.push({ label: disk.label, file });
   }
-  const boot = config.guest
-    ? `<kernel>${xmlEscape(config.guest.kernel)}</kernel><initrd>${xmlEscape(config.guest.initrd)}</initrd>` +
-      `<cmdline>console=ttyS0 quiet panic=-1</cmdline>`
-    : "";
-  const xml = `<domain type='qemu'>
-  <name>${xmlEscape(config.name)}</name>
-  <memory unit='MiB'>${memory}</memory>
-  <vcpu>${config.cpus ?? 1}</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type>${boot}</os>
-  ${config.guestAgent ? "<features><acpi/></features>" : ""}
-  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    ${disks.join("\n    ")}
-    <serial type='pty'><target port='0'/></serial>
-  </devices>
-</domain>`;
+  const xml = newDomainXml({
+    name: config.name,
+    memoryMib: memory,
+    cpus: config.cpus ?? 1,
+    acpi: config.guestAgent,
+    disks,
+    guest: config.guest,
+  });
   await define(host, xml);
   const uuid = await domainUuidByName(host, config.name);
   if (!uuid) throw new ProviderError("hypervisor", `libvirt accepted domain ${config.name} but does not list it`);

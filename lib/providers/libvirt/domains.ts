@@ -73,3 +73,19 @@ export async function diskChain(host: LibvirtHost, top: string): Promise<Layer[]
     bitmaps: image["format-specific"]?.data?.bitmaps ?? [],
   }));
 }
+
+/** Destroys and undefines a domain with its checkpoint records (its disk files stay); gone already is fine. */
+export async function removeDomain(host: LibvirtHost, nameOrUuid: string): Promise<void> {
+  await host.virsh(["destroy", nameOrUuid]).catch(() => {});
+  await host.virsh(["undefine", nameOrUuid, "--checkpoints-metadata"]).catch(() => {});
+}
+
+/** Removes every domain whose name starts with `prefix`; returns their names (tests and benchmarks clean up). */
+export async function removeDomainsNamed(host: LibvirtHost, prefix: string): Promise<string[]> {
+  const names = (await host.virsh(["list", "--all", "--name"]))
+    .split("\n")
+    .map((n) => n.trim())
+    .filter((n) => n.startsWith(prefix));
+  for (const name of names) await removeDomain(host, name);
+  return names;
+}

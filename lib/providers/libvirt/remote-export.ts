@@ -9,7 +9,7 @@ import { NbdClient } from "@/lib/nbd";
 import { ProviderError } from "../errors";
 import { NbdDiskHandle, providerErrorFromNbd } from "../chain-export/disk-handle";
 import { fittingSocketPath } from "../chain-export/socket-path";
-import { socketAccepts, type StorageDaemon, storageDaemonArgs } from "../chain-export/storage-daemon";
+import { socketAccepts, storageDaemonArgs } from "../chain-export/storage-daemon";
 import type { DiskHandle } from "../types";
 import { type LibvirtHost, shellQuote, sshOptions } from "./host";
 
@@ -101,15 +101,7 @@ export async function openRemoteChain(host: LibvirtHost, request: RemoteChainReq
   let stderr = "";
   forward.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => forward.once("close", () => resolve()));
-  const daemon: StorageDaemon = {
-    socketPath: localSocket,
-    pidFile: paths.pidFile,
-    qmpSocket: paths.qmpSocket,
-    exportName: request.exportName,
-    pid: forward.pid ?? -1,
-    writable: request.writable,
-    exited,
-    stderr: () => stderr,
+  const exported = {
     stop: async () => {
       stopForward(forward);
       await exited;
@@ -129,9 +121,9 @@ export async function openRemoteChain(host: LibvirtHost, request: RemoteChainReq
       throw providerErrorFromNbd(err, `connecting to export ${request.exportName} on ${host.label}`);
     });
     const top = request.files.at(-1);
-    return new NbdDiskHandle(client, daemon, `${top} on ${host.label} (export ${request.exportName})`);
+    return new NbdDiskHandle(client, exported, `${top} on ${host.label} (export ${request.exportName})`);
   } catch (err) {
-    await daemon.stop();
+    await exported.stop();
     throw err;
   }
 }

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { LIBVIRT_URI } from "@/lib/testing/libvirt";
 import type { NewDomainConfig } from "../create";
+import { removeDomain, removeDomainsNamed } from "../domains";
 import { LibvirtHost } from "../host";
 import { LibvirtProvider, type LibvirtProviderOptions } from "../provider";
 
@@ -70,11 +71,7 @@ export class TestDomains {
 
 /** Destroys and undefines every domain whose name starts with `tag` (checkpoint records included). */
 export async function removeDomainsTagged(host: LibvirtHost, tag: string): Promise<void> {
-  const names = (await host.virsh(["list", "--all", "--name"])).split("\n").map((n) => n.trim());
-  for (const name of names.filter((n) => n.startsWith(tag))) {
-    await host.virsh(["destroy", name]).catch(() => {});
-    await host.virsh(["undefine", name, "--checkpoints-metadata"]).catch(() => {});
-  }
+  await removeDomainsNamed(host, tag);
 }
 
 /** Destroys and undefines every domain with a disk in one of `folders` (a test's own storage). */
@@ -86,7 +83,6 @@ export async function removeDomainsStoredIn(host: LibvirtHost, folders: readonly
   for (const uuid of uuids) {
     const disks = await host.virsh(["domblklist", uuid]).catch(() => "");
     if (!folders.some((folder) => disks.includes(`${folder}/`))) continue;
-    await host.virsh(["destroy", uuid]).catch(() => {});
-    await host.virsh(["undefine", uuid, "--checkpoints-metadata"]).catch(() => {});
+    await removeDomain(host, uuid);
   }
 }
